@@ -1,0 +1,556 @@
+"""MemoryDB: memory cells and scenes in one SQLite file.
+
+One connection per database, shared by every thread through a lock, so a
+chat thread, a background memory update and a notebook cell can all use the
+same :class:`MemoryDB`. Files use WAL journaling, so readers in other
+processes are never blocked by a writer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from .errors import CellNotFoundError, DatabaseError, MemkitError
+from .migrations import migrate
+from .retrieval import Ranking, blend_score, build_match_expression
+from .types import CELL_TYPES, Cell, Hit, NewCell, Scene, Utterance, normalise_scene, validate_salience
+
+__all__ = ["Clock", "MemoryDB", "utc_now"]
+
+Clock = Callable[[], datetime]
+
+_CELL_COLUMNS = "id, scene, cell_type, salience, content, source_id, occurred_at, created_at, namespace"
+_MAX_QUERY_TERMS = 64
+
+
+def utc_now() -> datetime:
+    """The current time, in UTC (the default clock)."""
+    return datetime.now(timezone.utc)
+
+
+def to_iso(value: str | datetime | None, what: str = "time") -> str | None:
+    """``value`` as an ISO 8601 string (naive datetimes are taken as UTC).
+
+    :raises ValueError: a string that is not ISO 8601.
+    """
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.isoformat(timespec="seconds")
+    if isinstance(value, str):
+        try:
+            datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(
+                f"{what} must be an ISO 8601 date or datetime such as '2024-05-08T13:56:00', got {value!r}"
+            ) from None
+        return value
+    raise TypeError(f"{what} must be a str or datetime, not {type(value).__name__}")
+
+
+def _clean_content(content: object) -> str:
+    if not isinstance(content, str):
+        raise TypeError(f"content must be a string, not {type(content).__name__}")
+    cleaned = content.replace("\x00", "").strip()
+    if not cleaned:
+        raise ValueError("content must contain some text")
+    return cleaned
+
+
+def _wrap(exc: sqlite3.Error, path: str) -> DatabaseError:
+    """Turn a sqlite3 error into a DatabaseError whose message says the fix."""
+    text = str(exc)
+    where = "the in-memory database" if path == ":memory:" else repr(path)
+    if "not a database" in text or "malformed" in text:
+        return DatabaseError(
+            f"{where} is not a memkit database or is corrupt ({text}); open another file or restore it from a backup"
+        )
+    if "locked" in text or "busy" in text:
+        return DatabaseError(
+            f"{where} stayed locked by another connection ({text}); "
+            "close other programs using it, or open it with a longer timeout="
+        )
+    if "readonly" in text or "read-only" in text:
+        return DatabaseError(f"cannot write to {where}: it is read-only ({text}); nothing was changed")
+    if "full" in text:
+        return DatabaseError(f"cannot write to {where}: the disk is full ({text}); nothing was changed")
+    return DatabaseError(f"SQLite error on {where}: {text}")
+
+
+@dataclass
+class _Connection:
+    """The connection and lock shared by every namespace view of one file."""
+
+    conn: sqlite3.Connection
+    lock: threading.RLock
+    path: str
+    closed: bool = False
+
+
+class MemoryDB:
+    """Memory cells and scene summaries stored in SQLite, with ranked full-text search.
+
+    :param path: a file path for a persistent database, or ``":memory:"``.
+    :param namespace: whose memories this object reads and writes; two
+        namespaces in one file never see each other's cells or scenes.
+    :param clock: returns the current time (inject one for deterministic tests).
+    :param ranking: the weights of the search score blend.
+    :param cell_types: the cell types accepted on insert.
+    :param timeout: seconds to wait for another process's write lock.
+    :raises DatabaseError: the file is not a memkit/SQLite database or cannot be opened.
+    :raises SchemaVersionError: the file was written by a newer memkit.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] = ":memory:",
+        *,
+        namespace: str = "default",
+        clock: Clock | None = None,
+        ranking: Ranking | None = None,
+        cell_types: Sequence[str] = CELL_TYPES,
+        timeout: float = 10.0,
+        _shared: _Connection | None = None,
+    ) -> None:
+        if not isinstance(namespace, str) or not namespace.strip():
+            raise ValueError(f"namespace must be a non-empty string, got {namespace!r}")
+        self.namespace = namespace
+        self.clock: Clock = clock or utc_now
+        self.ranking = ranking or Ranking()
+        self.cell_types: tuple[str, ...] = tuple(cell_types)
+        self._shared = _shared or self._open(os.fspath(path), timeout)
+
+    @staticmethod
+    def _open(path: str, timeout: float) -> _Connection:
+        if path != ":memory:" and os.path.isdir(path):
+            raise DatabaseError(f"{path!r} is a directory; give the path of a database file")
+        try:
+            conn = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise DatabaseError(f"cannot open {path!r}: {exc}; check the folder exists and is writable") from exc
+        try:
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            if path != ":memory:":
+                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if mode.lower() == "wal":
+                    conn.execute("PRAGMA synchronous = NORMAL")
+            migrate(conn)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise _wrap(exc, path) from exc
+        except MemkitError:
+            conn.close()
+            raise
+        return _Connection(conn=conn, lock=threading.RLock(), path=path)
+
+    # -- connection management -------------------------------------------------
+
+    @property
+    def path(self) -> str:
+        """The database file path (or ``":memory:"``)."""
+        return self._shared.path
+
+    def for_namespace(self, namespace: str) -> MemoryDB:
+        """A view of the same database for another namespace (shares the connection)."""
+        return MemoryDB(
+            namespace=namespace,
+            clock=self.clock,
+            ranking=self.ranking,
+            cell_types=self.cell_types,
+            _shared=self._shared,
+        )
+
+    def close(self) -> None:
+        """Close the connection (for every namespace view of it)."""
+        with self._shared.lock:
+            if not self._shared.closed:
+                self._shared.conn.close()
+                self._shared.closed = True
+
+    def __enter__(self) -> MemoryDB:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"MemoryDB(path={self.path!r}, namespace={self.namespace!r})"
+
+    def now(self) -> str:
+        """The clock's current time as an ISO 8601 string."""
+        return self.clock().astimezone(timezone.utc).isoformat(timespec="seconds")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """Run the writes inside the ``with`` block as one atomic transaction.
+
+        Nested blocks become savepoints. On an exception everything written
+        in the block is rolled back and the exception propagates (sqlite3
+        errors become :class:`DatabaseError`).
+        """
+        shared = self._shared
+        with shared.lock:
+            if shared.closed:
+                raise DatabaseError("this MemoryDB is closed; open the file again")
+            conn = shared.conn
+            nested = conn.in_transaction
+            try:
+                conn.execute("SAVEPOINT memkit_nested" if nested else "BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise _wrap(exc, shared.path) from exc
+            try:
+                yield conn
+            except BaseException as exc:
+                try:
+                    if nested:
+                        conn.execute("ROLLBACK TO memkit_nested")
+                        conn.execute("RELEASE memkit_nested")
+                    else:
+                        conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # the original error says more than the failed rollback
+                if isinstance(exc, sqlite3.Error):
+                    raise _wrap(exc, shared.path) from exc
+                raise
+            else:
+                try:
+                    conn.execute("RELEASE memkit_nested" if nested else "COMMIT")
+                except sqlite3.Error as exc:
+                    if not nested and conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise _wrap(exc, shared.path) from exc
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        shared = self._shared
+        with shared.lock:
+            if shared.closed:
+                raise DatabaseError("this MemoryDB is closed; open the file again")
+            try:
+                cursor = shared.conn.execute(sql, params)
+                cursor.row_factory = sqlite3.Row
+                return cursor.fetchall()
+            except sqlite3.Error as exc:
+                raise _wrap(exc, shared.path) from exc
+
+    # -- cells -------------------------------------------------------------------
+
+    def _row_values(self, cell: NewCell, exchange_id: int | None, created_at: str) -> tuple[Any, ...]:
+        if not isinstance(cell, NewCell):
+            raise TypeError(f"expected a NewCell, got {type(cell).__name__}")
+        if cell.cell_type not in self.cell_types:
+            raise ValueError(f"cell_type must be one of {', '.join(self.cell_types)}; got {cell.cell_type!r}")
+        return (
+            self.namespace,
+            normalise_scene(cell.scene),
+            cell.cell_type,
+            validate_salience(cell.salience),
+            _clean_content(cell.content),
+            None if cell.source_id is None else str(cell.source_id),
+            to_iso(cell.occurred_at, "occurred_at"),
+            created_at,
+            exchange_id,
+        )
+
+    _INSERT = (
+        "INSERT INTO mem_cells (namespace, scene, cell_type, salience, content, source_id,"
+        " occurred_at, created_at, exchange_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    )
+
+    def add_cell(
+        self,
+        *,
+        scene: str,
+        cell_type: str,
+        salience: float,
+        content: str,
+        source_id: str | None = None,
+        occurred_at: str | datetime | None = None,
+    ) -> int:
+        """Store one memory cell and return its id.
+
+        :raises ValueError: unknown ``cell_type``, salience outside [0, 1], empty content.
+        """
+        cell = NewCell(scene, cell_type, salience, content, source_id, occurred_at)  # type: ignore[arg-type]
+        return self.add_cells([cell])[0]
+
+    def add_cells(self, cells: Iterable[NewCell], *, exchange_id: int | None = None) -> list[int]:
+        """Store many cells in one transaction; return their ids in order.
+
+        Every cell is validated before anything is written, so one bad cell
+        stores none of them.
+        """
+        created_at = self.now()
+        rows = [self._row_values(cell, exchange_id, created_at) for cell in cells]
+        if not rows:
+            return []
+        with self.transaction() as conn:
+            last = conn.execute("SELECT COALESCE(MAX(id), 0) FROM mem_cells").fetchone()[0]
+            conn.executemany(self._INSERT, rows)
+            ids = [row[0] for row in conn.execute("SELECT id FROM mem_cells WHERE id > ? ORDER BY id", (last,))]
+        return ids
+
+    def get_cell(self, cell_id: int) -> Cell | None:
+        """The cell with this id in this namespace, or None."""
+        rows = self._query(
+            f"SELECT {_CELL_COLUMNS} FROM mem_cells WHERE id = ? AND namespace = ?", (cell_id, self.namespace)
+        )
+        return Cell(**dict(rows[0])) if rows else None
+
+    def update_cell(
+        self,
+        cell_id: int,
+        *,
+        content: str | None = None,
+        salience: float | None = None,
+        cell_type: str | None = None,
+        scene: str | None = None,
+    ) -> Cell:
+        """Change some fields of a cell and return the updated cell.
+
+        :raises CellNotFoundError: no such cell in this namespace.
+        """
+        changes: dict[str, Any] = {}
+        if content is not None:
+            changes["content"] = _clean_content(content)
+        if salience is not None:
+            changes["salience"] = validate_salience(salience)
+        if cell_type is not None:
+            if cell_type not in self.cell_types:
+                raise ValueError(f"cell_type must be one of {', '.join(self.cell_types)}; got {cell_type!r}")
+            changes["cell_type"] = cell_type
+        if scene is not None:
+            changes["scene"] = normalise_scene(scene)
+        with self.transaction() as conn:
+            if changes:
+                assignments = ", ".join(f"{column} = ?" for column in changes)
+                cursor = conn.execute(
+                    f"UPDATE mem_cells SET {assignments} WHERE id = ? AND namespace = ?",
+                    (*changes.values(), cell_id, self.namespace),
+                )
+                found = cursor.rowcount > 0
+            else:
+                found = self.get_cell(cell_id) is not None
+            if not found:
+                raise CellNotFoundError(f"no memory cell with id {cell_id} in namespace {self.namespace!r}")
+        cell = self.get_cell(cell_id)
+        assert cell is not None
+        return cell
+
+    def delete_cell(self, cell_id: int) -> bool:
+        """Delete a cell; return False if there was none with that id."""
+        with self.transaction() as conn:
+            cursor = conn.execute("DELETE FROM mem_cells WHERE id = ? AND namespace = ?", (cell_id, self.namespace))
+        return cursor.rowcount > 0
+
+    def count_cells(self, scene: str | None = None) -> int:
+        """How many cells this namespace holds (in one scene, if given)."""
+        where, params = self._cell_filter(scene=scene)
+        return int(self._query(f"SELECT COUNT(*) FROM mem_cells c WHERE {where}", params)[0][0])
+
+    def list_cells(self, scene: str | None = None, *, limit: int | None = None) -> list[Cell]:
+        """Cells of this namespace, oldest first (of one scene, if given)."""
+        where, params = self._cell_filter(scene=scene)
+        sql = f"SELECT {_CELL_COLUMNS} FROM mem_cells c WHERE {where} ORDER BY c.id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        return [Cell(**dict(row)) for row in self._query(sql, params)]
+
+    def _cell_filter(
+        self, *, scene: str | None = None, cell_types: Iterable[str] | None = None
+    ) -> tuple[str, list[Any]]:
+        clauses = ["c.namespace = ?"]
+        params: list[Any] = [self.namespace]
+        if scene is not None:
+            clauses.append("c.scene = ?")
+            params.append(normalise_scene(scene))
+        if cell_types is not None:
+            types = [cell_types] if isinstance(cell_types, str) else list(cell_types)
+            unknown = [t for t in types if t not in self.cell_types]
+            if unknown:
+                raise ValueError(f"unknown cell type(s) {unknown}; choose from {', '.join(self.cell_types)}")
+            clauses.append(f"c.cell_type IN ({', '.join('?' * len(types))})")
+            params.extend(types)
+        return " AND ".join(clauses), params
+
+    # -- search ------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        limit: int = 10,
+        *,
+        scene: str | None = None,
+        cell_types: Iterable[str] | None = None,
+    ) -> list[Hit]:
+        """Cells relevant to ``query``, best first.
+
+        Any text is accepted: FTS5 operators and punctuation are treated as
+        plain words (see :mod:`memkit.retrieval`). When no cell matches, the
+        most salient cells are returned with ``matched=False`` and score 0.
+
+        :raises ValueError: ``limit`` below 1 or an unknown cell type.
+        """
+        if not isinstance(query, str):
+            raise TypeError(f"query must be a string, not {type(query).__name__}")
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ValueError(f"limit must be a positive integer, got {limit!r}")
+        where, params = self._cell_filter(scene=scene, cell_types=cell_types)
+        expression = build_match_expression(query, max_terms=_MAX_QUERY_TERMS)
+        hits: list[Hit] = []
+        if expression is not None:
+            hits = self._ranked(expression, where, params, limit)
+        if hits:
+            return hits
+        rows = self._query(
+            f"SELECT {_CELL_COLUMNS} FROM mem_cells c WHERE {where} ORDER BY c.salience DESC, c.id DESC LIMIT ?",
+            [*params, limit],
+        )
+        return [self._hit(row, 0.0, matched=False) for row in rows]
+
+    def _ranked(self, expression: str, where: str, params: list[Any], limit: int) -> list[Hit]:
+        ranking = self.ranking
+        weights = (ranking.content_weight, ranking.scene_weight)
+        rows = self._query(
+            f"""
+            SELECT {", ".join("c." + col.strip() for col in _CELL_COLUMNS.split(","))},
+                   -bm25(mem_cells_fts, ?, ?) AS relevance
+            FROM mem_cells_fts JOIN mem_cells c ON c.id = mem_cells_fts.rowid
+            WHERE mem_cells_fts MATCH ? AND {where}
+            ORDER BY bm25(mem_cells_fts, ?, ?) LIMIT ?
+            """,
+            [*weights, expression, *params, *weights, limit * ranking.pool_factor],
+        )
+        now = self.clock()
+        scored = [
+            (
+                blend_score(row["relevance"], row["salience"], row["occurred_at"] or row["created_at"], now, ranking),
+                row,
+            )
+            for row in rows
+        ]
+        scored.sort(key=lambda pair: (-pair[0], -pair[1]["id"]))
+        return [self._hit(row, score) for score, row in scored[:limit]]
+
+    @staticmethod
+    def _hit(row: sqlite3.Row, score: float, *, matched: bool = True) -> Hit:
+        return Hit(
+            id=row["id"],
+            scene=row["scene"],
+            cell_type=row["cell_type"],
+            salience=row["salience"],
+            content=row["content"],
+            source_id=row["source_id"],
+            occurred_at=row["occurred_at"],
+            score=score,
+            matched=matched,
+        )
+
+    # -- scenes ------------------------------------------------------------------
+
+    def get_scene(self, scene: str) -> Scene | None:
+        """The scene with this name in this namespace, or None."""
+        rows = self._query(
+            "SELECT scene, summary, updated_at, cell_count, namespace FROM mem_scenes"
+            " WHERE namespace = ? AND scene = ?",
+            (self.namespace, normalise_scene(scene)),
+        )
+        return Scene(**dict(rows[0])) if rows else None
+
+    def upsert_scene(self, scene: str, summary: str) -> Scene:
+        """Create a scene or replace its summary; return it."""
+        if not isinstance(summary, str):
+            raise TypeError(f"summary must be a string, not {type(summary).__name__}")
+        name = normalise_scene(scene)
+        with self.transaction() as conn:
+            conn.execute(
+                """
+                INSERT INTO mem_scenes (namespace, scene, summary, updated_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT (namespace, scene) DO UPDATE
+                SET summary = excluded.summary, updated_at = excluded.updated_at
+                """,
+                (self.namespace, name, summary.replace("\x00", "").strip(), self.now()),
+            )
+        found = self.get_scene(name)
+        assert found is not None
+        return found
+
+    def list_scenes(self) -> list[Scene]:
+        """Every scene of this namespace, the one with the newest cell first."""
+        rows = self._query(
+            """
+            SELECT s.scene, s.summary, s.updated_at, s.cell_count, s.namespace,
+                   (SELECT MAX(c.id) FROM mem_cells c
+                    WHERE c.namespace = s.namespace AND c.scene = s.scene) AS last_cell
+            FROM mem_scenes s WHERE s.namespace = ?
+            ORDER BY last_cell IS NULL, last_cell DESC, s.updated_at DESC, s.scene
+            """,
+            (self.namespace,),
+        )
+        return [Scene(*tuple(row)[:5]) for row in rows]
+
+    # -- exchanges (the raw log memory is built from) ----------------------------
+
+    def log_exchange(
+        self,
+        utterances: Sequence[Utterance],
+        *,
+        source_id: str | None = None,
+        occurred_at: str | datetime | None = None,
+    ) -> int:
+        """Record an exchange before it is turned into cells; return its id."""
+        payload = json.dumps([[u.speaker, u.text] for u in utterances], ensure_ascii=False)
+        with self.transaction() as conn:
+            cursor = conn.execute(
+                "INSERT INTO mem_exchanges (namespace, utterances, source_id, occurred_at, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (self.namespace, payload, source_id, to_iso(occurred_at, "occurred_at"), self.now()),
+            )
+        return int(cursor.lastrowid or 0)
+
+    def mark_exchange(self, exchange_id: int, status: str, error: str | None = None) -> None:
+        """Set an exchange's status to ``pending``, ``done`` or ``failed``."""
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE mem_exchanges SET status = ?, error = ? WHERE id = ? AND namespace = ?",
+                (status, error, exchange_id, self.namespace),
+            )
+
+    def unfinished_exchanges(self) -> list[tuple[int, list[Utterance], str | None, str | None]]:
+        """Exchanges still pending or failed: (id, utterances, source_id, occurred_at)."""
+        rows = self._query(
+            "SELECT id, utterances, source_id, occurred_at FROM mem_exchanges"
+            " WHERE namespace = ? AND status != 'done' ORDER BY id",
+            (self.namespace,),
+        )
+        return [
+            (
+                row["id"],
+                [Utterance(speaker, text) for speaker, text in json.loads(row["utterances"])],
+                row["source_id"],
+                row["occurred_at"],
+            )
+            for row in rows
+        ]
+
+    # -- health ------------------------------------------------------------------
+
+    def check_integrity(self) -> list[str]:
+        """Problems found by SQLite's and FTS5's integrity checks (empty when healthy)."""
+        problems = [row[0] for row in self._query("PRAGMA integrity_check") if row[0] != "ok"]
+        try:
+            self._query("INSERT INTO mem_cells_fts (mem_cells_fts, rank) VALUES ('integrity-check', 1)")
+        except DatabaseError as exc:
+            problems.append(f"full-text index out of sync with mem_cells: {exc}")
+        return problems

@@ -1,0 +1,64 @@
+"""The exceptions memkit raises.
+
+Every error derives from :class:`MemkitError`, so ``except memkit.MemkitError``
+catches anything memkit raises on purpose. Messages say what went wrong *and*
+what to do about it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BackendAuthError",
+    "BackendConnectionError",
+    "BackendError",
+    "BackendTimeoutError",
+    "CellNotFoundError",
+    "DatabaseError",
+    "MemkitError",
+    "MissingKeyError",
+    "SchemaVersionError",
+    "UpdateFailedError",
+]
+
+
+class MemkitError(Exception):
+    """Base class of every error memkit raises."""
+
+
+class DatabaseError(MemkitError):
+    """The memory database cannot be opened, read or written."""
+
+
+class SchemaVersionError(DatabaseError):
+    """The database file was written by a newer memkit than this one."""
+
+
+class CellNotFoundError(MemkitError, KeyError):
+    """No memory cell has the requested id (in this namespace)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else "memory cell not found"
+
+
+class BackendError(MemkitError):
+    """A language-model backend failed to answer."""
+
+
+class BackendTimeoutError(BackendError):
+    """The model server did not answer in time."""
+
+
+class BackendConnectionError(BackendError):
+    """The model server could not be reached."""
+
+
+class BackendAuthError(BackendError):
+    """The model server refused the API key."""
+
+
+class MissingKeyError(BackendError):
+    """An API key is needed but none was given."""
+
+
+class UpdateFailedError(MemkitError):
+    """A background memory update failed; the exchange is kept for a retry."""

@@ -1,0 +1,227 @@
+"""Append-only, numbered schema migrations, recorded in the database.
+
+Each migration runs once, inside the transaction that records it, so a
+database is always at a whole step of this list. Never edit or reorder a
+migration that has been released: add a new one at the end.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+from .errors import SchemaVersionError
+
+__all__ = ["MIGRATIONS", "MIGRATIONS_TABLE", "applied_migrations", "migrate"]
+
+MIGRATIONS_TABLE = "_memkit_migrations"
+
+Migration = Callable[[sqlite3.Connection], None]
+MIGRATIONS: list[tuple[str, Migration]] = []
+
+
+def _migration(function: Migration) -> Migration:
+    MIGRATIONS.append((function.__name__, function))
+    return function
+
+
+@_migration
+def m001_cells_and_scenes(conn: sqlite3.Connection) -> None:
+    """The two tables of the design: memory cells and scene summaries."""
+    conn.execute(
+        """
+        CREATE TABLE mem_cells (
+            id INTEGER PRIMARY KEY,
+            namespace TEXT NOT NULL DEFAULT 'default',
+            scene TEXT NOT NULL,
+            cell_type TEXT NOT NULL,
+            salience REAL NOT NULL CHECK (salience >= 0 AND salience <= 1),
+            content TEXT NOT NULL,
+            source_id TEXT,
+            occurred_at TEXT,
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+    conn.execute("CREATE INDEX mem_cells_namespace_scene ON mem_cells (namespace, scene)")
+    conn.execute(
+        """
+        CREATE TABLE mem_scenes (
+            namespace TEXT NOT NULL DEFAULT 'default',
+            scene TEXT NOT NULL,
+            summary TEXT NOT NULL DEFAULT '',
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (namespace, scene)
+        )
+        """
+    )
+
+
+@_migration
+def m002_fts_index(conn: sqlite3.Connection) -> None:
+    """Full-text index over cells, kept in sync by triggers.
+
+    An external-content FTS5 table stores only the index, not a second copy
+    of every cell; the triggers mean no code path can forget to update it.
+    Salience changes do not touch the index (the update trigger fires only
+    for content and scene).
+    """
+    conn.execute(
+        """
+        CREATE VIRTUAL TABLE mem_cells_fts USING fts5(
+            content, scene,
+            content='mem_cells', content_rowid='id',
+            tokenize='porter unicode61 remove_diacritics 2'
+        )
+        """
+    )
+    _execute_script(
+        conn,
+        """
+        CREATE TRIGGER mem_cells_fts_insert AFTER INSERT ON mem_cells BEGIN
+            INSERT INTO mem_cells_fts (rowid, content, scene)
+            VALUES (new.id, new.content, new.scene);
+        END;
+        CREATE TRIGGER mem_cells_fts_delete AFTER DELETE ON mem_cells BEGIN
+            INSERT INTO mem_cells_fts (mem_cells_fts, rowid, content, scene)
+            VALUES ('delete', old.id, old.content, old.scene);
+        END;
+        CREATE TRIGGER mem_cells_fts_update AFTER UPDATE OF content, scene ON mem_cells BEGIN
+            INSERT INTO mem_cells_fts (mem_cells_fts, rowid, content, scene)
+            VALUES ('delete', old.id, old.content, old.scene);
+            INSERT INTO mem_cells_fts (rowid, content, scene)
+            VALUES (new.id, new.content, new.scene);
+        END;
+        """,
+    )
+    conn.execute("INSERT INTO mem_cells_fts (mem_cells_fts) VALUES ('rebuild')")
+
+
+@_migration
+def m003_scene_cell_counts(conn: sqlite3.Connection) -> None:
+    """``mem_scenes.cell_count``, maintained by triggers on ``mem_cells``."""
+    conn.execute("ALTER TABLE mem_scenes ADD COLUMN cell_count INTEGER NOT NULL DEFAULT 0")
+    conn.execute(
+        """
+        INSERT INTO mem_scenes (namespace, scene, summary, updated_at, cell_count)
+        SELECT namespace, scene, '', MAX(created_at), COUNT(*)
+        FROM mem_cells GROUP BY namespace, scene
+        ON CONFLICT (namespace, scene) DO UPDATE SET cell_count = excluded.cell_count
+        """
+    )
+    _execute_script(
+        conn,
+        """
+        CREATE TRIGGER mem_cells_count_insert AFTER INSERT ON mem_cells BEGIN
+            INSERT INTO mem_scenes (namespace, scene, summary, updated_at, cell_count)
+            VALUES (new.namespace, new.scene, '', new.created_at, 1)
+            ON CONFLICT (namespace, scene) DO UPDATE SET cell_count = cell_count + 1;
+        END;
+        CREATE TRIGGER mem_cells_count_delete AFTER DELETE ON mem_cells BEGIN
+            UPDATE mem_scenes SET cell_count = cell_count - 1
+            WHERE namespace = old.namespace AND scene = old.scene;
+        END;
+        CREATE TRIGGER mem_cells_count_move AFTER UPDATE OF scene, namespace ON mem_cells
+        WHEN old.scene IS NOT new.scene OR old.namespace IS NOT new.namespace BEGIN
+            UPDATE mem_scenes SET cell_count = cell_count - 1
+            WHERE namespace = old.namespace AND scene = old.scene;
+            INSERT INTO mem_scenes (namespace, scene, summary, updated_at, cell_count)
+            VALUES (new.namespace, new.scene, '', new.created_at, 1)
+            ON CONFLICT (namespace, scene) DO UPDATE SET cell_count = cell_count + 1;
+        END;
+        """,
+    )
+
+
+@_migration
+def m004_exchanges(conn: sqlite3.Connection) -> None:
+    """A log of the exchanges memory was built from.
+
+    The manager records each exchange before it calls a model, so a failed
+    or interrupted extraction loses nothing and can be retried.
+    """
+    conn.execute(
+        """
+        CREATE TABLE mem_exchanges (
+            id INTEGER PRIMARY KEY,
+            namespace TEXT NOT NULL DEFAULT 'default',
+            utterances TEXT NOT NULL,
+            source_id TEXT,
+            occurred_at TEXT,
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'done', 'failed')),
+            error TEXT,
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+    conn.execute("CREATE INDEX mem_exchanges_status ON mem_exchanges (namespace, status)")
+    conn.execute("ALTER TABLE mem_cells ADD COLUMN exchange_id INTEGER REFERENCES mem_exchanges(id)")
+
+
+def _execute_script(conn: sqlite3.Connection, script: str) -> None:
+    """Run several statements inside the current transaction.
+
+    ``Connection.executescript`` would commit first, breaking the
+    one-transaction-per-migration promise.
+    """
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            conn.execute(statement)
+            statement = ""
+    if statement.strip():
+        raise ValueError(f"incomplete SQL statement in migration: {statement.strip()[:80]}")
+
+
+def applied_migrations(conn: sqlite3.Connection) -> list[str]:
+    """Names of the migrations recorded in this database, in order applied."""
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (MIGRATIONS_TABLE,)
+    ).fetchone()
+    if not exists:
+        return []
+    rows = conn.execute(f"SELECT name FROM {MIGRATIONS_TABLE} ORDER BY rowid").fetchall()
+    return [row[0] for row in rows]
+
+
+def migrate(conn: sqlite3.Connection, *, upto: str | None = None) -> list[str]:
+    """Apply every migration not yet recorded; return the names applied.
+
+    ``conn`` must be in autocommit mode (``isolation_level=None``). Each step
+    runs in its own ``BEGIN IMMEDIATE`` transaction with its record.
+
+    :param upto: stop after this migration (used to build older schemas in tests).
+    :raises SchemaVersionError: the database has migrations this memkit does not know.
+    """
+    known = [name for name, _ in MIGRATIONS]
+    done = applied_migrations(conn)
+    unknown = [name for name in done if name not in known]
+    if unknown:
+        raise SchemaVersionError(
+            f"this database was written by a newer memkit (unknown migration {unknown[0]!r}); "
+            "upgrade memkit with `pip install -U memkit` to open it"
+        )
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    applied: list[str] = []
+    for name, function in MIGRATIONS:
+        if name in done:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            function(conn)
+            conn.execute(
+                f"INSERT INTO {MIGRATIONS_TABLE} (name, applied_at) VALUES (?, ?)",
+                (name, datetime.now(timezone.utc).isoformat(timespec="seconds")),
+            )
+            conn.execute(f"PRAGMA user_version = {known.index(name) + 1}")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        applied.append(name)
+        if name == upto:
+            break
+    return applied

@@ -1,0 +1,123 @@
+"""Schema migrations: the exact schema, upgrades from every earlier step, newer files refused."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from memkit import MemoryDB, SchemaVersionError
+from memkit.migrations import MIGRATIONS, MIGRATIONS_TABLE, applied_migrations, migrate
+
+NAMES = [name for name, _ in MIGRATIONS]
+
+
+def schema(conn: sqlite3.Connection) -> dict[str, str]:
+    rows = conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL"
+        " AND NOT (type = 'table' AND name LIKE 'mem_cells_fts_%') ORDER BY name"
+    )
+    return {name: " ".join(sql.split()) for name, sql in rows}
+
+
+def test_migration_names_are_numbered_in_order() -> None:
+    assert sorted(NAMES) == NAMES
+    assert [name[:4] for name in NAMES] == [f"m{i:03d}" for i in range(1, len(NAMES) + 1)]
+
+
+def test_empty_file_gets_every_migration_recorded(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    MemoryDB(path).close()
+    conn = sqlite3.connect(path)
+    assert applied_migrations(conn) == NAMES
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(NAMES)
+
+
+def test_schema_tables_and_triggers() -> None:
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    migrate(conn)
+    found = schema(conn)
+    assert set(found) == {
+        MIGRATIONS_TABLE,
+        "mem_cells",
+        "mem_cells_namespace_scene",
+        "mem_scenes",
+        "mem_cells_fts",
+        "mem_cells_fts_insert",
+        "mem_cells_fts_delete",
+        "mem_cells_fts_update",
+        "mem_cells_count_insert",
+        "mem_cells_count_delete",
+        "mem_cells_count_move",
+        "mem_exchanges",
+        "mem_exchanges_status",
+    }
+    assert "content='mem_cells'" in found["mem_cells_fts"]
+    assert "tokenize='porter unicode61 remove_diacritics 2'" in found["mem_cells_fts"]
+    assert found["mem_cells_fts_update"].startswith(
+        "CREATE TRIGGER mem_cells_fts_update AFTER UPDATE OF content, scene ON mem_cells"
+    )
+    columns = [row[1] for row in conn.execute("PRAGMA table_info(mem_cells)")]
+    assert columns == [
+        "id",
+        "namespace",
+        "scene",
+        "cell_type",
+        "salience",
+        "content",
+        "source_id",
+        "occurred_at",
+        "created_at",
+        "exchange_id",
+    ]
+    assert [row[1] for row in conn.execute("PRAGMA table_info(mem_scenes)")] == [
+        "namespace",
+        "scene",
+        "summary",
+        "updated_at",
+        "cell_count",
+    ]
+
+
+def test_migrating_twice_applies_nothing() -> None:
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    assert migrate(conn) == NAMES
+    assert migrate(conn) == []
+
+
+@pytest.mark.parametrize("upto", NAMES[:-1])
+def test_upgrade_from_every_earlier_schema_keeps_data_and_indexes_it(tmp_path: Path, upto: str) -> None:
+    path = tmp_path / f"{upto}.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    migrate(conn, upto=upto)
+    assert applied_migrations(conn) == NAMES[: NAMES.index(upto) + 1]
+    conn.execute(
+        "INSERT INTO mem_cells (namespace, scene, cell_type, salience, content, created_at)"
+        " VALUES ('default', 'garden', 'fact', 0.6, 'The tomatoes need staking.', '2025-01-01T00:00:00+00:00')"
+    )
+    conn.execute(
+        "INSERT INTO mem_scenes (namespace, scene, summary, updated_at)"
+        " VALUES ('default', 'garden', 'Tomatoes.', '2025-01-01T00:00:00+00:00')"
+        " ON CONFLICT (namespace, scene) DO UPDATE SET summary = excluded.summary"
+    )
+    conn.close()
+    with MemoryDB(path) as db:
+        assert [h.content for h in db.search("tomato")] == ["The tomatoes need staking."]
+        scene = db.get_scene("garden")
+        assert (scene.summary, scene.cell_count) == ("Tomatoes.", 1)  # type: ignore[union-attr]
+        assert db.check_integrity() == []
+    assert applied_migrations(sqlite3.connect(path)) == NAMES
+
+
+def test_database_from_a_newer_memkit_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "future.db"
+    MemoryDB(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute(f"INSERT INTO {MIGRATIONS_TABLE} VALUES ('m999_from_the_future', '2030-01-01')")
+    conn.commit()
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(SchemaVersionError, match=r"newer memkit.*m999_from_the_future"):
+        MemoryDB(path)
+    assert path.read_bytes() == before

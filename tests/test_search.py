@@ -1,0 +1,177 @@
+"""Search: FTS kept in sync by the database, ranking, hostile queries, the fallback."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from memkit import Hit, MemoryDB, NewCell
+from memkit.retrieval import build_match_expression, query_terms
+
+
+def fts_rowids(db: MemoryDB, word: str) -> list[int]:
+    rows = db._query("SELECT rowid FROM mem_cells_fts WHERE mem_cells_fts MATCH ? ORDER BY rowid", (f'"{word}"',))
+    return [row[0] for row in rows]
+
+
+def test_fts_follows_insert_update_and_delete_with_no_extra_call(db: MemoryDB) -> None:
+    cell_id = db.add_cell(scene="garden", cell_type="fact", salience=0.5, content="The tomatoes need staking.")
+    assert fts_rowids(db, "tomato") == [cell_id]
+    db.update_cell(cell_id, content="The cucumbers need water.")
+    assert fts_rowids(db, "tomato") == []
+    assert fts_rowids(db, "cucumber") == [cell_id]
+    db.update_cell(cell_id, salience=0.9)  # does not touch the index
+    assert fts_rowids(db, "cucumber") == [cell_id]
+    db.delete_cell(cell_id)
+    assert fts_rowids(db, "cucumber") == []
+    assert db.check_integrity() == []
+
+
+def test_raw_sql_writes_are_indexed_too(db: MemoryDB) -> None:
+    with db.transaction() as conn:
+        conn.execute(
+            "INSERT INTO mem_cells (scene, cell_type, salience, content, created_at)"
+            " VALUES ('s', 'fact', 0.5, 'written around the API', '2026-01-01')"
+        )
+    assert [h.content for h in db.search("around")] == ["written around the API"]
+
+
+def test_ranked_search_finds_the_right_cell_among_hundreds(db: MemoryDB) -> None:
+    rng = random.Random(7)
+    words = [
+        "what",
+        "the",
+        "team",
+        "said",
+        "about",
+        "meeting",
+        "plans",
+        "today",
+        "with",
+        "notes",
+        "and",
+        "ideas",
+        "for",
+        "later",
+    ]
+    filler = [
+        NewCell("chatter", "fact", round(rng.random(), 2), " ".join(rng.choice(words) for _ in range(10)))
+        for _ in range(400)
+    ]
+    db.add_cells(filler[:200])
+    target = db.add_cell(scene="kitchen", cell_type="fact", salience=0.3, content="The kitchen budget is 15,000 euros.")
+    db.add_cells(filler[200:])
+    hits = db.search("What is the budget for the kitchen?", limit=5)
+    assert hits[0].id == target
+    assert hits[0].matched is True
+    assert all(a.score >= b.score for a, b in itertools.pairwise(hits))
+
+
+def test_tutorial_style_or_query_would_return_old_rows_sharing_only_what(db: MemoryDB) -> None:
+    """The reason ranking and stopwords matter: 'what' matches everything."""
+    db.add_cells([NewCell("misc", "fact", 0.5, f"what we said in message {i}") for i in range(20)])
+    target = db.add_cell(scene="kitchen", cell_type="fact", salience=0.5, content="Budget is 15,000 euros.")
+    tutorial = db._query(
+        "SELECT rowid FROM mem_cells_fts WHERE mem_cells_fts MATCH ? LIMIT 6", ("what OR is OR the OR budget",)
+    )
+    assert target not in [row[0] for row in tutorial]
+    assert db.search("what is the budget", limit=6)[0].id == target
+
+
+def test_salience_breaks_ties_between_equal_matches(db: MemoryDB) -> None:
+    low = db.add_cell(scene="s", cell_type="fact", salience=0.1, content="Ana likes tea.")
+    high = db.add_cell(scene="s", cell_type="fact", salience=0.9, content="Bob likes tea.")
+    assert [h.id for h in db.search("tea")] == [high, low]
+
+
+def test_recency_breaks_ties_between_equal_matches(db: MemoryDB, clock) -> None:  # type: ignore[no-untyped-def]
+    old = db.add_cell(scene="s", cell_type="fact", salience=0.5, content="Ana likes tea.")
+    clock.advance(days=90)
+    new = db.add_cell(scene="s", cell_type="fact", salience=0.5, content="Bob likes tea.")
+    assert [h.id for h in db.search("tea")] == [new, old]
+
+
+def test_no_match_falls_back_to_the_most_salient_cells(db: MemoryDB) -> None:
+    db.add_cell(scene="s", cell_type="fact", salience=0.2, content="low")
+    top = db.add_cell(scene="s", cell_type="risk", salience=0.9, content="high")
+    hits = db.search("zebra", limit=1)
+    assert hits == [Hit(top, "s", "risk", 0.9, "high", None, None, 0.0, matched=False)]
+
+
+def test_filters_by_scene_and_cell_type(db: MemoryDB) -> None:
+    a = db.add_cell(scene="kitchen", cell_type="task", salience=0.5, content="Call the plumber.")
+    db.add_cell(scene="kitchen", cell_type="fact", salience=0.5, content="The plumber is Joe.")
+    db.add_cell(scene="office", cell_type="task", salience=0.5, content="Call the plumber about the office.")
+    assert [h.id for h in db.search("plumber", scene="Kitchen", cell_types=["task"])] == [a]
+    with pytest.raises(ValueError, match="unknown cell type"):
+        db.search("plumber", cell_types=["gossip"])
+
+
+@pytest.mark.parametrize("limit", [0, -1, 1.5, True])
+def test_bad_limit(db: MemoryDB, limit: object) -> None:
+    with pytest.raises(ValueError, match="limit must be a positive integer"):
+        db.search("x", limit=limit)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "   ",
+        '"',
+        '""',
+        "AND",
+        "OR OR",
+        "NOT",
+        "a AND",
+        "(budget",
+        "budget)",
+        "-budget",
+        "bud*",
+        "*",
+        "col:budget",
+        "NEAR(a b)",
+        "^start",
+        "budget + euros",
+        "{x}",
+        "\x00",
+        "😀😀",
+        "café crème",
+        "预算是多少",
+        "What's the plan?!",
+        "'; DROP TABLE mem_cells; --",
+    ],
+)
+def test_hostile_and_unicode_queries_never_raise(db: MemoryDB, query: str) -> None:
+    db.add_cell(scene="kitchen", cell_type="fact", salience=0.5, content="The budget is 15,000 euros; café ok.")
+    hits = db.search(query)
+    assert len(hits) == 1
+    assert db.count_cells() == 1
+
+
+def test_accents_fold_and_prefix_works(db: MemoryDB) -> None:
+    cell = db.add_cell(scene="s", cell_type="preference", salience=0.5, content="Prefers the café on Rue Crème.")
+    assert [h.id for h in db.search("cafe creme")] == [cell]
+    assert [h.id for h in db.search("crè*")] == [cell]
+
+
+def test_query_terms_drop_stopwords_and_operators() -> None:
+    assert query_terms('What is the "budget" AND (kitchen)?') == ["budget", "kitchen"]
+    assert query_terms("what is it") == ["what", "is", "it"]  # only stopwords: keep them
+    assert build_match_expression("budget* -tiles") == '"budget"* OR "tiles"'
+    assert build_match_expression("?!") is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200))
+def test_any_text_is_a_valid_query(query: str) -> None:
+    db = MemoryDB()
+    db.add_cell(scene="s", cell_type="fact", salience=0.5, content="some stored text")
+    hits = db.search(query)
+    assert len(hits) == 1
+    assert isinstance(hits[0], Hit)
+    db.close()
