@@ -1,0 +1,88 @@
+"""The offline engine's replies: built from what memory recalled, nothing else.
+
+A question is answered with the best-matching cells; a statement is
+acknowledged in the second person, with a related memory if one matched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .summarise import near_duplicate
+from .text import rewrite_person, split_sentences, strip_fillers
+
+__all__ = ["compose_answer"]
+
+_QUESTION_OPENERS = (
+    "what",
+    "when",
+    "where",
+    "who",
+    "whom",
+    "which",
+    "why",
+    "how",
+    "do",
+    "does",
+    "did",
+    "is",
+    "are",
+    "was",
+    "were",
+    "can",
+    "could",
+    "should",
+    "would",
+    "will",
+    "have",
+    "has",
+    "any",
+    "tell me",
+    "remind me",
+    "list",
+    "show me",
+    "summarize",
+    "summarise",
+    "recall",
+)
+_MAX_RECALLED = 3
+_LOWERABLE = {"You", "Your", "You're", "We", "Our", "The", "A", "An", "It", "This", "That", "There", "Let's"}
+
+
+def _is_question(text: str) -> bool:
+    stripped = text.strip().lower()
+    return stripped.endswith("?") or stripped.startswith(_QUESTION_OPENERS)
+
+
+def _joined(contents: Sequence[str]) -> str:
+    parts = [c.strip().rstrip(".") for c in contents]
+    return "; ".join(parts) + "."
+
+
+def compose_answer(
+    text: str,
+    hits: Sequence[tuple[str, str, float, bool, str]],
+    scenes: Sequence[tuple[str, str]],
+) -> str:
+    """Reply to ``text`` from recalled ``hits`` (type, content, score, matched, scene) and scene summaries."""
+    matched = [h for h in hits if h[3]]
+    if _is_question(text):
+        if matched:
+            return "From memory: " + _joined([h[1] for h in matched[:_MAX_RECALLED]])
+        if scenes and scenes[0][1].strip():
+            return (
+                "I have nothing in memory that answers that directly. "
+                f"What I know about {scenes[0][0]}: {scenes[0][1].strip()}"
+            )
+        return "I have nothing in memory about that yet."
+    sentences = split_sentences(text)
+    first = strip_fillers(sentences[0]) if sentences else text.strip()
+    restated = rewrite_person(first, "you").rstrip(".!")
+    head, _, rest = restated.partition(" ")
+    if head in _LOWERABLE:
+        restated = f"{head.lower()} {rest}".strip()
+    reply = f"Noted: {restated}."
+    related = [h for h in matched if not near_duplicate(h[1], first, threshold=0.6)]
+    if related:
+        reply += f" Related memory: {related[0][1].strip().rstrip('.')}."
+    return reply

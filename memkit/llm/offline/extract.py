@@ -1,0 +1,140 @@
+"""Extraction: a conversation in, memory cells out (as the JSON a model would return).
+
+Each utterance is split into sentences. A sentence becomes a cell unless it
+is a question, a greeting or thanks, has fewer than two content words, or
+(for the assistant) only repeats what the user said or what memory already
+holds. Its content is the
+sentence without conversational openers, with I/me/my replaced by the
+speaker's name; its type and salience come from
+:mod:`memkit.llm.offline.classify`; all cells of one exchange share the
+scene :mod:`memkit.llm.offline.scenes` picks.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from .classify import classify, salience_of
+from .scenes import choose_scene
+from .summarise import near_duplicate
+from .text import rewrite_person, split_sentences, stem, strip_fillers, terms
+
+__all__ = ["ASSISTANT_SPEAKERS", "MAX_CELLS", "MAX_CHARS_READ", "extract_cells"]
+
+#: At most this many cells per exchange (the most salient are kept).
+MAX_CELLS = 6
+#: Only the start of a very long message is read.
+MAX_CHARS_READ = 20_000
+_MAX_CONTENT_CHARS = 300
+ASSISTANT_SPEAKERS = frozenset({"assistant", "ai", "bot", "agent"})
+_SMALL_TALK = frozenset(
+    [
+        "hi",
+        "hello",
+        "hey",
+        "thanks",
+        "thank",
+        "great",
+        "cool",
+        "awesome",
+        "nice",
+        "ok",
+        "okay",
+        "sure",
+        "yes",
+        "yeah",
+        "wow",
+        "congrats",
+        "congratulations",
+        "bye",
+        "goodbye",
+        "good",
+        "luck",
+        "noted",
+        "got",
+        "glad",
+        "happy",
+        "welcome",
+        "cheers",
+        "lol",
+        "haha",
+        "sounds",
+        "perfect",
+        "totally",
+        "agree",
+        "exactly",
+        "right",
+        "indeed",
+    ]
+)
+_ECHO_SHARE = 0.5
+#: An assistant sentence opening with one of these leans on context it does not carry.
+_CONTEXT_BOUND = frozenset({"that", "this", "it", "those", "these", "that's", "it's", "sounds"})
+
+
+def _is_small_talk(words: list[str]) -> bool:
+    return all(w in _SMALL_TALK for w in words)
+
+
+def _finish(text: str) -> str:
+    text = " ".join(text.split())
+    if len(text) > _MAX_CONTENT_CHARS:
+        text = text[: _MAX_CONTENT_CHARS - 1].rsplit(" ", 1)[0] + "…"
+    return text if text.endswith((".", "!", "?", "…")) else text + "."
+
+
+def _candidates(utterances: Sequence[tuple[str, str]], known: Sequence[str] = ()) -> list[tuple[str, str]]:
+    """(speaker, sentence) pairs worth remembering, in conversation order.
+
+    ``known`` holds sentences memory already has (scene summaries): an
+    assistant sentence restating one of them is recall, not news.
+    """
+    user_stems: set[str] = set()
+    found: list[tuple[str, str]] = []
+    for speaker, text in utterances:
+        is_assistant = speaker.strip().lower() in ASSISTANT_SPEAKERS
+        for sentence in split_sentences(text[:MAX_CHARS_READ]):
+            if sentence.rstrip().endswith("?"):
+                continue
+            words = terms(sentence)
+            if len(words) < 2 or _is_small_talk(words):
+                continue
+            stems = {stem(w) for w in words}
+            if is_assistant and (
+                len(stems) < 3
+                or len(stems & user_stems) >= _ECHO_SHARE * len(stems)
+                or sentence.split()[0].lower() in _CONTEXT_BOUND
+                or any(near_duplicate(sentence, fact) for fact in known)
+            ):
+                continue
+            if not is_assistant:
+                user_stems |= stems
+            found.append((speaker, sentence))
+    return found
+
+
+def extract_cells(
+    utterances: Sequence[tuple[str, str]],
+    scenes: Sequence[tuple[str, str]],
+    cell_types: Sequence[str] | None = None,
+) -> str:
+    """The extraction reply, as JSON text: ``{"cells": [...]}``."""
+    known = [sentence for _, summary in scenes for sentence in split_sentences(summary)]
+    candidates = _candidates(utterances, known)
+    if not candidates:
+        return json.dumps({"cells": []})
+    speakers = sorted({speaker for speaker, _ in utterances})
+    whole = " ".join(text[:MAX_CHARS_READ] for _, text in utterances)
+    scene = choose_scene(whole, scenes, exclude=speakers).scene
+    cells: list[tuple[int, dict[str, Any]]] = []
+    for order, (speaker, sentence) in enumerate(candidates):
+        content = _finish(rewrite_person(strip_fillers(sentence), speaker.strip() or "User"))
+        kind = classify(sentence, list(cell_types) if cell_types else None).cell_type
+        cells.append(
+            (order, {"scene": scene, "cell_type": kind, "salience": salience_of(sentence, kind), "content": content})
+        )
+    kept = sorted(cells, key=lambda pair: (-pair[1]["salience"], pair[0]))[:MAX_CELLS]
+    kept.sort(key=lambda pair: pair[0])
+    return json.dumps({"cells": [cell for _, cell in kept]}, ensure_ascii=False)

@@ -1,0 +1,284 @@
+"""Turn what a model replies into memory cells and scene summaries.
+
+Real models wrap JSON in code fences, add prose around it, return one
+object instead of a list, quote numbers, invent cell types or leave fields
+out. The parser accepts everything it can make sense of and rejects the
+rest item by item, each with a reason the caller can show.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from .types import CELL_TYPES, DEFAULT_SCENE, NewCell, ParsedCells, Rejection, normalise_scene
+
+__all__ = ["CELL_TYPE_SYNONYMS", "find_json", "parse_cells", "parse_summaries"]
+
+#: Words models use for a cell type, mapped to memkit's own.
+CELL_TYPE_SYNONYMS: dict[str, str] = {
+    "facts": "fact",
+    "info": "fact",
+    "information": "fact",
+    "knowledge": "fact",
+    "observation": "fact",
+    "detail": "fact",
+    "context": "fact",
+    "event": "fact",
+    "note": "fact",
+    "statement": "fact",
+    "goal": "plan",
+    "intention": "plan",
+    "intent": "plan",
+    "schedule": "plan",
+    "objective": "plan",
+    "like": "preference",
+    "dislike": "preference",
+    "preferences": "preference",
+    "pref": "preference",
+    "opinion": "preference",
+    "taste": "preference",
+    "choice": "decision",
+    "agreement": "decision",
+    "resolution": "decision",
+    "conclusion": "decision",
+    "todo": "task",
+    "to-do": "task",
+    "action": "task",
+    "action_item": "task",
+    "action-item": "task",
+    "reminder": "task",
+    "chore": "task",
+    "assignment": "task",
+    "concern": "risk",
+    "issue": "risk",
+    "problem": "risk",
+    "blocker": "risk",
+    "danger": "risk",
+    "warning": "risk",
+    "threat": "risk",
+}
+
+_WORD_SALIENCE = {
+    "critical": 0.95,
+    "very high": 0.9,
+    "high": 0.8,
+    "medium": 0.5,
+    "moderate": 0.5,
+    "normal": 0.5,
+    "low": 0.25,
+    "very low": 0.1,
+    "none": 0.0,
+}
+_DEFAULT_SALIENCE = 0.5
+_CONTAINER_KEYS = ("cells", "memory_cells", "memories", "memory", "items", "results", "data", "output")
+_CONTENT_KEYS = ("content", "text", "memory", "statement", "fact", "value")
+_TYPE_KEYS = ("cell_type", "type", "kind", "category")
+_SALIENCE_KEYS = ("salience", "importance", "score", "priority", "weight")
+_SCENE_KEYS = ("scene", "topic", "subject", "theme")
+_FENCE = re.compile(r"```[a-zA-Z0-9_-]*")
+
+
+def _strip_fences(text: str) -> str:
+    return _FENCE.sub("", text)
+
+
+def _loads_lenient(text: str) -> Any:
+    """json.loads, then a repair of trailing commas, then Python literal syntax."""
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        pass
+    repaired = re.sub(r",\s*([\]}])", r"\1", text)
+    try:
+        return json.loads(repaired)
+    except (json.JSONDecodeError, RecursionError):
+        pass
+    try:
+        return ast.literal_eval(repaired)
+    except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
+        raise ValueError("not JSON") from None
+
+
+def find_json(text: str) -> Any:
+    """The first JSON value in ``text``, ignoring code fences and prose around it.
+
+    :raises ValueError: there is no JSON object or array in the text.
+    """
+    body = _strip_fences(text).strip()
+    try:
+        return _loads_lenient(body)
+    except ValueError:
+        pass
+    decoder = json.JSONDecoder()
+    for match in re.finditer(r"[\[{]", body):
+        start = match.start()
+        try:
+            value, _ = decoder.raw_decode(body, start)
+            return value
+        except (json.JSONDecodeError, RecursionError):
+            closing = "]" if body[start] == "[" else "}"
+            end = body.rfind(closing)
+            if end > start:
+                try:
+                    return _loads_lenient(body[start : end + 1])
+                except ValueError:
+                    continue
+    raise ValueError("no JSON object or array found")
+
+
+def _first(item: dict[str, Any], keys: Sequence[str]) -> Any:
+    for key in keys:
+        if key in item and item[key] not in (None, ""):
+            return item[key]
+    return None
+
+
+def _salience(value: Any) -> float:
+    if value is None or isinstance(value, bool):
+        return _DEFAULT_SALIENCE
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in _WORD_SALIENCE:
+            return _WORD_SALIENCE[word]
+        percent = word.endswith("%")
+        try:
+            number = float(word.rstrip("%").strip())
+        except ValueError:
+            return _DEFAULT_SALIENCE
+        value = number / 100 if percent else number
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return _DEFAULT_SALIENCE
+    if math.isnan(number):
+        return _DEFAULT_SALIENCE
+    if 1 < number <= 10:  # a 1-10 scale
+        number /= 10
+    elif 10 < number <= 100:  # a percentage
+        number /= 100
+    return round(min(1.0, max(0.0, number)), 3)
+
+
+def _cell_type(value: Any, allowed: Sequence[str]) -> str | None:
+    if not isinstance(value, str):
+        return None
+    word = value.strip().lower().replace(" ", "_")
+    if word in allowed:
+        return word
+    if word.endswith("s") and word[:-1] in allowed:
+        return word[:-1]
+    for candidate in (word, word.replace("_", "-"), word[:-1] if word.endswith("s") else word):
+        mapped = CELL_TYPE_SYNONYMS.get(candidate)
+        if mapped in allowed:
+            return mapped
+    return None
+
+
+def _items(value: Any) -> list[Any] | None:
+    if isinstance(value, list):
+        return value
+    if isinstance(value, dict):
+        for key in _CONTAINER_KEYS:
+            if isinstance(value.get(key), list):
+                return list(value[key])
+        if _first(value, _CONTENT_KEYS) is not None:
+            return [value]
+        if len(value) == 1:
+            only = next(iter(value.values()))
+            if isinstance(only, list):
+                return only
+    return None
+
+
+def parse_cells(
+    raw: str,
+    *,
+    cell_types: Sequence[str] = CELL_TYPES,
+    default_scene: str = DEFAULT_SCENE,
+    max_content_chars: int = 2000,
+) -> ParsedCells:
+    """Parse a model's extraction reply into cells, with a reason for each rejected item.
+
+    Never raises on bad model output: an unusable reply gives no cells and
+    one rejection saying why.
+    """
+    if not isinstance(raw, str) or not raw.strip():
+        return ParsedCells((), (Rejection(raw, "the reply was empty"),))
+    try:
+        value = find_json(raw)
+    except ValueError:
+        return ParsedCells((), (Rejection(raw[:500], "the reply held no JSON object or array"),))
+    items = _items(value)
+    if items is None:
+        return ParsedCells((), (Rejection(value, 'the JSON was neither a list of cells nor {"cells": [...]}'),))
+    cells: list[NewCell] = []
+    rejected: list[Rejection] = []
+    for item in items:
+        if not isinstance(item, dict):
+            rejected.append(Rejection(item, f"a cell must be a JSON object, got {type(item).__name__}"))
+            continue
+        content = _first(item, _CONTENT_KEYS)
+        if not isinstance(content, str) or not content.replace("\x00", "").strip():
+            rejected.append(Rejection(item, "the cell has no text content"))
+            continue
+        raw_type = _first(item, _TYPE_KEYS)
+        cell_type = _cell_type(raw_type, cell_types)
+        if cell_type is None:
+            reason = "the cell has no cell_type" if raw_type is None else f"unknown cell_type {raw_type!r}"
+            rejected.append(Rejection(item, f"{reason}; expected one of {', '.join(cell_types)}"))
+            continue
+        scene = _first(item, _SCENE_KEYS)
+        text = " ".join(content.replace("\x00", "").split())
+        if len(text) > max_content_chars:
+            text = text[: max_content_chars - 1].rsplit(" ", 1)[0] + "…"
+        cells.append(
+            NewCell(
+                scene=normalise_scene(scene) if isinstance(scene, str) else normalise_scene(default_scene),
+                cell_type=cell_type,
+                salience=_salience(_first(item, _SALIENCE_KEYS)),
+                content=text,
+            )
+        )
+    return ParsedCells(tuple(cells), tuple(rejected))
+
+
+def parse_summaries(raw: str, scenes: Sequence[str]) -> dict[str, str]:
+    """Parse a consolidation reply into ``{scene: summary}`` for the requested scenes.
+
+    Accepts ``{"summaries": [{"scene", "summary"}]}``, a plain ``{scene:
+    summary}`` object, or (when one scene was asked for) plain text. Scenes
+    the reply does not cover are left out; the caller keeps their old summary.
+    """
+    wanted = {normalise_scene(s): s for s in scenes}
+    found: dict[str, str] = {}
+    if not isinstance(raw, str) or not raw.strip():
+        return found
+    try:
+        value = find_json(raw)
+    except ValueError:
+        value = None
+    entries: list[tuple[Any, Any]] = []
+    if isinstance(value, dict) and isinstance(value.get("summaries"), list):
+        entries = [(e.get("scene"), e.get("summary")) for e in value["summaries"] if isinstance(e, dict)]
+    elif isinstance(value, list):
+        entries = [(e.get("scene"), e.get("summary")) for e in value if isinstance(e, dict)]
+    elif isinstance(value, dict):
+        if "summary" in value and len(wanted) == 1:
+            entries = [(value.get("scene", next(iter(wanted))), value["summary"])]
+        else:
+            entries = list(value.items())
+    for scene, summary in entries:
+        if isinstance(scene, str) and isinstance(summary, str) and summary.strip():
+            key = normalise_scene(scene)
+            if key in wanted:
+                found[wanted[key]] = " ".join(summary.split())
+    if not found and value is None and len(wanted) == 1:
+        text = " ".join(_strip_fences(raw).split())
+        if text:
+            found[next(iter(wanted.values()))] = text
+    return found
