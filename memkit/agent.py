@@ -1,0 +1,135 @@
+"""WorkerAgent: recall, answer, then hand the exchange to the memory manager.
+
+Reasoning and memory management are separate parts: the agent only reads
+memory; the manager is the only writer. With ``background=True`` the
+memory update runs on a worker thread, so the reply is not held back by
+extraction and consolidation; :meth:`WorkerAgent.wait` waits for it.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+from .db import MemoryDB
+from .errors import UpdateFailedError
+from .llm import Backend, LLMCall, choose_backend, invoke
+from .manager import MemoryManager, UpdateResult
+from .prompts import answer_request
+from .types import Hit, Scene
+
+__all__ = ["Recall", "WorkerAgent"]
+
+
+@dataclass(frozen=True)
+class Recall:
+    """What the agent recalled for one message: cells (with scores) and scene summaries."""
+
+    query: str
+    hits: tuple[Hit, ...]
+    scenes: tuple[Scene, ...]
+
+
+class WorkerAgent:
+    """Answers messages using what memory recalls, then updates memory.
+
+    :param db: the memory to read.
+    :param manager: the memory manager that writes it.
+    :param llm: the backend that answers; defaults to the manager's.
+    :param recall_limit: how many cells to recall per message.
+    :param max_scenes: how many scene summaries to include.
+    :param background: run memory updates on a worker thread.
+    """
+
+    def __init__(
+        self,
+        db: MemoryDB,
+        manager: MemoryManager,
+        llm: Backend | str | None = None,
+        *,
+        recall_limit: int = 6,
+        max_scenes: int = 3,
+        background: bool = False,
+    ) -> None:
+        if not isinstance(manager, MemoryManager):
+            raise TypeError(f"manager must be a MemoryManager, not {type(manager).__name__}")
+        if recall_limit < 1 or max_scenes < 0:
+            raise ValueError("recall_limit must be at least 1 and max_scenes at least 0")
+        self.db = db
+        self.manager = manager
+        self.llm = manager.llm if llm is None else choose_backend(llm)
+        self.recall_limit = recall_limit
+        self.max_scenes = max_scenes
+        self.background = background
+        self.last_recall: Recall | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._pending: list[Future[UpdateResult]] = []
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"WorkerAgent(db={self.db!r}, llm={self.llm!r}, background={self.background})"
+
+    @property
+    def calls(self) -> list[LLMCall]:
+        """Every model call made by this agent and its manager, in order."""
+        return self.manager.calls.calls
+
+    def recall(self, text: str) -> Recall:
+        """The cells and scene summaries relevant to ``text``."""
+        hits = tuple(self.db.search(text, limit=self.recall_limit))
+        names = list(dict.fromkeys(hit.scene for hit in hits if hit.matched))[: self.max_scenes]
+        scenes = tuple(scene for scene in (self.db.get_scene(n) for n in names) if scene and scene.summary)
+        return Recall(text, hits, scenes)
+
+    def answer(self, text: str) -> str:
+        """Reply to ``text`` with recalled memory, then hand the exchange to the manager."""
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a string, not {type(text).__name__}")
+        recall = self.recall(text)
+        self.last_recall = recall
+        reply = invoke(self.llm, answer_request(text, recall.hits, recall.scenes), self.manager.calls)
+        if self.background:
+            with self._lock:
+                if self._executor is None:
+                    self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memkit-update")
+                self._pending.append(self._executor.submit(self.manager.update, text, reply))
+        else:
+            self.manager.update(text, reply)
+        return reply
+
+    @property
+    def updating(self) -> bool:
+        """Whether a background memory update is still running."""
+        with self._lock:
+            return any(not future.done() for future in self._pending)
+
+    def wait(self, timeout: float | None = None) -> list[UpdateResult]:
+        """Wait for background memory updates; return their results in order.
+
+        :raises UpdateFailedError: an update failed (its exchange stays logged
+            as failed; ``manager.retry_failed()`` processes it again).
+        """
+        with self._lock:
+            pending, self._pending = self._pending, []
+        results: list[UpdateResult] = []
+        errors: list[BaseException] = []
+        for future in pending:
+            error = future.exception(timeout=timeout)
+            if error is None:
+                results.append(future.result())
+            else:
+                errors.append(error)
+        if errors:
+            raise UpdateFailedError(
+                f"{len(errors)} memory update(s) failed: {errors[0]}; "
+                "the exchanges are kept, call manager.retry_failed() to process them again"
+            ) from errors[0]
+        return results
+
+    def close(self) -> None:
+        """Finish pending updates and stop the worker thread."""
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True)

@@ -1,0 +1,269 @@
+"""MemoryManager: turns exchanges into memory cells and keeps scene summaries current.
+
+The manager is the only part that writes memory. For each exchange it
+
+1. records the raw exchange (so nothing is lost if a later step fails),
+2. asks the backend to extract cells, parses them robustly,
+3. stores the cells and marks the exchange done in one transaction,
+4. consolidates every touched scene *incrementally*: the prompt holds the
+   current summary and the new cells only, so its size does not grow with
+   the scene.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from .db import MemoryDB, to_iso
+from .errors import MemkitError
+from .llm import Backend, CallLog, choose_backend, invoke
+from .llm.offline.summarise import consolidate as extractive_consolidate
+from .parsing import parse_cells, parse_summaries
+from .prompts import consolidate_request, extract_request
+from .types import Cell, NewCell, Rejection, Scene, Utterance
+
+__all__ = ["MAX_CANDIDATE_SCENES", "IngestResult", "MemoryManager", "UpdateResult"]
+
+#: How many existing scenes the extraction step is shown (the last active one
+#: plus those whose cells best match the exchange).
+MAX_CANDIDATE_SCENES = 5
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    """What one exchange added to memory."""
+
+    exchange_id: int
+    cells: tuple[Cell, ...]
+    rejected: tuple[Rejection, ...]
+    scenes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What importing a transcript added to memory."""
+
+    messages: int
+    cells: int
+    rejected: tuple[Rejection, ...]
+    scenes: tuple[str, ...]
+
+
+def _as_utterance(item: Any) -> Utterance:
+    if isinstance(item, Utterance):
+        return item
+    if isinstance(item, Mapping):
+        speaker = item.get("speaker", item.get("role"))
+        text = item.get("text", item.get("content"))
+        source_id = item.get("id", item.get("source_id", item.get("dia_id")))
+        occurred_at = item.get("time", item.get("occurred_at"))
+    elif isinstance(item, (tuple, list)) and len(item) in (2, 3, 4):
+        speaker, text, source_id, occurred_at = (*item, None, None)[:4]
+    else:
+        raise TypeError(f"a message must be an Utterance, a dict or a (speaker, text) tuple; got {item!r:.80}")
+    if not isinstance(speaker, str) or not isinstance(text, str):
+        raise TypeError(f"a message needs a speaker and a text as strings; got {item!r:.80}")
+    if isinstance(occurred_at, datetime):
+        occurred_at = occurred_at.isoformat(timespec="seconds")
+    return Utterance(speaker, text, None if source_id is None else str(source_id), occurred_at)
+
+
+class MemoryManager:
+    """Extracts memory cells from exchanges and consolidates scenes.
+
+    :param db: where memory lives.
+    :param llm: a backend, ``"offline"``/``"openai"``, or None to pick one
+        (see :func:`memkit.llm.choose_backend`).
+    :param calls: the call log to record into (shared with the agent).
+    """
+
+    def __init__(self, db: MemoryDB, llm: Backend | str | None = None, *, calls: CallLog | None = None) -> None:
+        if not isinstance(db, MemoryDB):
+            raise TypeError(f"db must be a MemoryDB, not {type(db).__name__}")
+        self.db = db
+        self.llm = choose_backend(llm)
+        self.calls = calls if calls is not None else CallLog()
+        self._lock = threading.RLock()  # one exchange at a time, so each sees the scenes of the last
+
+    def __repr__(self) -> str:
+        return f"MemoryManager(db={self.db!r}, llm={self.llm!r})"
+
+    # -- one exchange ---------------------------------------------------------
+
+    def update(
+        self,
+        user: str,
+        assistant: str,
+        *,
+        source_id: str | None = None,
+        occurred_at: str | datetime | None = None,
+    ) -> UpdateResult:
+        """Remember one user/assistant exchange: extract cells, store them, consolidate their scenes."""
+        for name, value in (("user", user), ("assistant", assistant)):
+            if not isinstance(value, str):
+                raise TypeError(f"{name} must be a string, not {type(value).__name__}")
+        utterances = [Utterance("User", user), Utterance("Assistant", assistant)]
+        return self.remember(utterances, source_id=source_id, occurred_at=occurred_at)
+
+    def remember(
+        self,
+        utterances: Sequence[Utterance],
+        *,
+        source_id: str | None = None,
+        occurred_at: str | datetime | None = None,
+        consolidate: bool = True,
+    ) -> UpdateResult:
+        """Remember any run of utterances (one exchange, or one message of a transcript).
+
+        :raises BackendError: the backend failed; the exchange stays logged
+            as failed and :meth:`retry_failed` can process it later.
+        """
+        when = to_iso(occurred_at, "occurred_at")
+        with self._lock:
+            exchange_id = self.db.log_exchange(utterances, source_id=source_id, occurred_at=when)
+            return self._process(exchange_id, list(utterances), source_id, when, consolidate)
+
+    def _process(
+        self,
+        exchange_id: int,
+        utterances: list[Utterance],
+        source_id: str | None,
+        occurred_at: str | None,
+        consolidate: bool,
+        pending: Mapping[str, Sequence[NewCell]] | None = None,
+    ) -> UpdateResult:
+        try:
+            request = extract_request(
+                utterances, self._candidate_scenes(utterances, pending), cell_types=self.db.cell_types
+            )
+            parsed = parse_cells(invoke(self.llm, request, self.calls), cell_types=self.db.cell_types)
+            new_cells = [replace(c, source_id=source_id, occurred_at=occurred_at) for c in parsed.cells]
+            with self.db.transaction():
+                ids = self.db.add_cells(new_cells, exchange_id=exchange_id)
+                self.db.mark_exchange(exchange_id, "done")
+        except MemkitError as exc:
+            self.db.mark_exchange(exchange_id, "failed", str(exc))
+            raise
+        cells = tuple(cell for cell in (self.db.get_cell(i) for i in ids) if cell is not None)
+        scenes = tuple(dict.fromkeys(cell.scene for cell in cells))
+        if consolidate and cells:
+            self.consolidate({scene: [c for c in new_cells if c.scene == scene] for scene in scenes})
+        return UpdateResult(exchange_id, cells, parsed.rejected, scenes)
+
+    def _candidate_scenes(
+        self, utterances: Sequence[Utterance], pending: Mapping[str, Sequence[NewCell]] | None = None
+    ) -> list[Scene]:
+        """The last active scene, then the scenes whose cells best match the exchange."""
+        scenes = self.db.list_scenes()
+        if not scenes:
+            return []
+        chosen = [scenes[0].scene]
+        text = " ".join(u.text for u in utterances)[:2000]
+        for hit in self.db.search(text, limit=3 * MAX_CANDIDATE_SCENES):
+            if hit.matched and hit.scene not in chosen:
+                chosen.append(hit.scene)
+            if len(chosen) == MAX_CANDIDATE_SCENES:
+                break
+        by_name = {s.scene: s for s in scenes}
+        result = []
+        for name in chosen:
+            scene = by_name[name]
+            extra = pending.get(name) if pending else None
+            if extra:  # cells not yet folded into the summary still describe the scene
+                summary = " ".join([scene.summary, *(c.content for c in extra)])
+                scene = replace(scene, summary=summary)
+            result.append(scene)
+        return result
+
+    # -- consolidation ----------------------------------------------------------
+
+    def consolidate(self, new_cells: Mapping[str, Sequence[NewCell]]) -> dict[str, str]:
+        """Fold new cells into their scenes' summaries (one model call for all scenes).
+
+        Scenes the reply leaves out, or all of them if the backend fails, are
+        consolidated extractively by the offline rules, so a summary is never
+        lost or left behind its cells.
+        """
+        updates: dict[str, tuple[str, Sequence[NewCell]]] = {}
+        for scene, cells in new_cells.items():
+            if cells:
+                current = self.db.get_scene(scene)
+                updates[scene] = (current.summary if current else "", cells)
+        if not updates:
+            return {}
+        try:
+            reply = invoke(self.llm, consolidate_request(updates), self.calls)
+            summaries = parse_summaries(reply, list(updates))
+        except MemkitError:
+            summaries = {}
+        for scene, (summary, cells) in updates.items():
+            if scene not in summaries:
+                summaries[scene] = extractive_consolidate(
+                    summary, [(c.cell_type, c.salience, c.content) for c in cells]
+                )
+        with self.db.transaction():
+            for scene, summary in summaries.items():
+                self.db.upsert_scene(scene, summary)
+        return summaries
+
+    # -- transcripts ------------------------------------------------------------
+
+    def ingest(
+        self,
+        messages: Iterable[Any],
+        *,
+        progress: bool = True,
+        consolidate_every: int = 10,
+    ) -> IngestResult:
+        """Import an existing chat transcript, one message at a time.
+
+        :param messages: :class:`~memkit.types.Utterance` objects, dicts with
+            ``speaker``, ``text`` and optional ``id``/``time``, or
+            ``(speaker, text[, id[, time]])`` tuples.
+        :param progress: show a progress bar.
+        :param consolidate_every: fold new cells into scene summaries after this
+            many messages (and at the end).
+        """
+        from tqdm.auto import tqdm
+
+        if consolidate_every < 1:
+            raise ValueError(f"consolidate_every must be at least 1, got {consolidate_every}")
+        items = list(messages)
+        utterances = [_as_utterance(item) for item in items]
+        pending: dict[str, list[NewCell]] = {}
+        rejected: list[Rejection] = []
+        total_cells = 0
+        scenes: dict[str, None] = {}
+        with self._lock:
+            for index, utterance in enumerate(tqdm(utterances, desc="ingest", unit="msg", disable=not progress)):
+                exchange_id = self.db.log_exchange(
+                    [utterance], source_id=utterance.source_id, occurred_at=utterance.occurred_at
+                )
+                result = self._process(
+                    exchange_id, [utterance], utterance.source_id, utterance.occurred_at, False, pending
+                )
+                for cell in result.cells:
+                    pending.setdefault(cell.scene, []).append(
+                        NewCell(cell.scene, cell.cell_type, cell.salience, cell.content)
+                    )
+                    scenes[cell.scene] = None
+                total_cells += len(result.cells)
+                rejected.extend(result.rejected)
+                if (index + 1) % consolidate_every == 0 and pending:
+                    self.consolidate(pending)
+                    pending = {}
+            if pending:
+                self.consolidate(pending)
+        return IngestResult(len(utterances), total_cells, tuple(rejected), tuple(scenes))
+
+    def retry_failed(self) -> list[UpdateResult]:
+        """Process again every logged exchange that failed or was interrupted."""
+        results = []
+        with self._lock:
+            for exchange_id, utterances, source_id, occurred_at in self.db.unfinished_exchanges():
+                results.append(self._process(exchange_id, utterances, source_id, occurred_at, True))
+        return results

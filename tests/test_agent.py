@@ -1,0 +1,74 @@
+"""WorkerAgent: recall, answer, update (inline and in the background)."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from memkit import BackendError, MemoryDB, MemoryManager, ScriptedBackend, UpdateFailedError, WorkerAgent
+from memkit.cli import DEMO_MESSAGES
+
+
+def test_tutorial_conversation_offline(db: MemoryDB) -> None:
+    agent = WorkerAgent(db, MemoryManager(db))
+    replies = [agent.answer(m) for m in DEMO_MESSAGES]
+    assert replies == [
+        "Noted: you are building an agent that remembers projects long term.",
+        "Noted: it should organize conversations into topics automatically.",
+        "Noted: this memory system should support future reasoning.",
+    ]
+    (scene,) = db.list_scenes()
+    assert scene.cell_count == 3
+    assert scene.summary.startswith("We are building an agent that remembers projects long term.")
+
+
+def test_answer_recalls_cells_and_summaries_and_shows_them_to_the_model(db: MemoryDB) -> None:
+    MemoryManager(db).update("The kitchen budget is 15,000 euros.", "Got it.")
+    model = ScriptedBackend(["It is 15,000 euros."], fallback=None)
+    manager = MemoryManager(db, ScriptedBackend(['{"cells": []}']))
+    agent = WorkerAgent(db, manager, llm=model)
+    assert agent.answer("What is the kitchen budget?") == "It is 15,000 euros."
+    recall = agent.last_recall
+    assert recall is not None and [h.content for h in recall.hits][:1] == ["The kitchen budget is 15,000 euros."]
+    assert [s.scene for s in recall.scenes] == [recall.hits[0].scene]
+    system = model.history[0].messages[0].content
+    assert "<memory>" in system and "The kitchen budget is 15,000 euros." in system
+    assert [c.task for c in agent.calls] == ["answer", "extract"]
+
+
+def test_background_update_does_not_hold_back_the_reply(db: MemoryDB) -> None:
+    release = threading.Event()
+
+    def slow_extract(request):  # type: ignore[no-untyped-def]
+        release.wait(5)
+        return json.dumps({"cells": [{"scene": "s", "cell_type": "fact", "salience": 0.5, "content": "Slow fact."}]})
+
+    manager = MemoryManager(db, ScriptedBackend([slow_extract, '{"summaries": []}']))
+    agent = WorkerAgent(db, manager, llm=ScriptedBackend(["quick reply"]), background=True)
+    assert agent.answer("hello world") == "quick reply"
+    assert agent.updating and db.count_cells() == 0
+    release.set()
+    (result,) = agent.wait(timeout=5)
+    assert [c.content for c in result.cells] == ["Slow fact."]
+    assert not agent.updating
+    agent.close()
+
+
+def test_background_failure_surfaces_on_wait_and_keeps_the_exchange(db: MemoryDB) -> None:
+    manager = MemoryManager(db, ScriptedBackend([BackendError("extraction failed")]))
+    agent = WorkerAgent(db, manager, llm=ScriptedBackend(["reply"]), background=True)
+    agent.answer("Remember my locker is 42.")
+    with pytest.raises(UpdateFailedError, match="retry_failed"):
+        agent.wait(timeout=5)
+    assert len(db.unfinished_exchanges()) == 1
+    agent.close()
+
+
+def test_agent_argument_checks(db: MemoryDB) -> None:
+    with pytest.raises(TypeError, match="manager must be a MemoryManager"):
+        WorkerAgent(db, object())  # type: ignore[arg-type]
+    agent = WorkerAgent(db, MemoryManager(db))
+    with pytest.raises(TypeError, match="text must be a string"):
+        agent.answer(b"bytes")  # type: ignore[arg-type]
