@@ -1,0 +1,75 @@
+"""memkit: a self-organising memory for LLM agents, in SQLite, taught in Jupyter.
+
+>>> import memkit
+>>> db = memkit.MemoryDB()                      # ":memory:", or a file path
+>>> manager = memkit.MemoryManager(db)          # offline engine unless configured
+>>> agent = memkit.WorkerAgent(db, manager)
+>>> reply = agent.answer("I prefer oak cabinets over white lacquer.")
+>>> [hit.content for hit in db.search("cabinets")]
+['User prefers oak cabinets over white lacquer.']
+"""
+
+from __future__ import annotations
+
+from .agent import Recall, WorkerAgent
+from .db import MemoryDB
+from .errors import (
+    BackendAuthError,
+    BackendConnectionError,
+    BackendError,
+    BackendTimeoutError,
+    CellNotFoundError,
+    DatabaseError,
+    MemkitError,
+    MissingKeyError,
+    SchemaVersionError,
+    UpdateFailedError,
+)
+from .llm import CallLog, LLMCall, LLMRequest, OfflineEngine, OpenAIBackend, ScriptedBackend, choose_backend
+from .manager import IngestResult, MemoryManager, UpdateResult
+from .parsing import parse_cells
+from .retrieval import Ranking
+from .transfer import export_jsonl, import_jsonl
+from .types import CELL_TYPES, Cell, Hit, Message, NewCell, ParsedCells, Rejection, Scene, Utterance
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CELL_TYPES",
+    "BackendAuthError",
+    "BackendConnectionError",
+    "BackendError",
+    "BackendTimeoutError",
+    "CallLog",
+    "Cell",
+    "CellNotFoundError",
+    "DatabaseError",
+    "Hit",
+    "IngestResult",
+    "LLMCall",
+    "LLMRequest",
+    "MemkitError",
+    "MemoryDB",
+    "MemoryManager",
+    "Message",
+    "MissingKeyError",
+    "NewCell",
+    "OfflineEngine",
+    "OpenAIBackend",
+    "ParsedCells",
+    "Ranking",
+    "Recall",
+    "Rejection",
+    "Scene",
+    "SchemaVersionError",
+    "ScriptedBackend",
+    "UpdateFailedError",
+    "UpdateResult",
+    "Utterance",
+    "WorkerAgent",
+    "__version__",
+    "choose_backend",
+    "export_jsonl",
+    "import_jsonl",
+    "parse_cells",
+]
