@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+PYTHON_DIRS = [name for name in ("memkit", "tests", "bench", "tools") if (ROOT / name).is_dir()]
 
 
 @pytest.mark.parametrize(
     "command",
     [
-        ["ruff", "check", "memkit", "tests", "bench"],
-        ["ruff", "format", "--check", "memkit", "tests", "bench"],
+        ["ruff", "check", *PYTHON_DIRS],
+        ["ruff", "format", "--check", *PYTHON_DIRS],
         [sys.executable, "-m", "mypy"],
     ],
     ids=["ruff-check", "ruff-format", "mypy"],
