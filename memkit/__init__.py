@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from .agent import Recall, WorkerAgent
+from .datasets import CourseConversation, Question, load_conversation, load_course_conversation
 from .db import MemoryDB
 from .errors import (
     BackendAuthError,
@@ -20,6 +21,7 @@ from .errors import (
     BackendTimeoutError,
     CellNotFoundError,
     DatabaseError,
+    DatasetError,
     MemkitError,
     MissingKeyError,
     SchemaVersionError,
@@ -43,7 +45,9 @@ __all__ = [
     "CallLog",
     "Cell",
     "CellNotFoundError",
+    "CourseConversation",
     "DatabaseError",
+    "DatasetError",
     "Hit",
     "IngestResult",
     "LLMCall",
@@ -57,6 +61,7 @@ __all__ = [
     "OfflineEngine",
     "OpenAIBackend",
     "ParsedCells",
+    "Question",
     "Ranking",
     "Recall",
     "Rejection",
@@ -71,5 +76,7 @@ __all__ = [
     "choose_backend",
     "export_jsonl",
     "import_jsonl",
+    "load_conversation",
+    "load_course_conversation",
     "parse_cells",
 ]

@@ -14,6 +14,7 @@ __all__ = [
     "BackendTimeoutError",
     "CellNotFoundError",
     "DatabaseError",
+    "DatasetError",
     "MemkitError",
     "MissingKeyError",
     "SchemaVersionError",
@@ -62,3 +63,7 @@ class MissingKeyError(BackendError):
 
 class UpdateFailedError(MemkitError):
     """A background memory update failed; the exchange is kept for a retry."""
+
+
+class DatasetError(MemkitError):
+    """A conversation or question file is malformed or inconsistent."""
