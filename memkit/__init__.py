@@ -24,10 +24,22 @@ from .errors import (
     DatasetError,
     MemkitError,
     MissingKeyError,
+    RecordingError,
+    ReplayMismatchError,
     SchemaVersionError,
     UpdateFailedError,
 )
-from .llm import CallLog, LLMCall, LLMRequest, OfflineEngine, OpenAIBackend, ScriptedBackend, choose_backend
+from .llm import (
+    CallLog,
+    LLMCall,
+    LLMRequest,
+    OfflineEngine,
+    OpenAIBackend,
+    RecordingBackend,
+    ReplayBackend,
+    ScriptedBackend,
+    choose_backend,
+)
 from .manager import IngestResult, MemoryManager, UpdateResult
 from .parsing import parse_cells
 from .retrieval import Ranking
@@ -35,6 +47,7 @@ from .transfer import export_jsonl, import_jsonl
 from .types import CELL_TYPES, Cell, Hit, Message, NewCell, ParsedCells, Rejection, Scene, Utterance
 
 __version__ = "0.1.0"
+
 
 __all__ = [
     "CELL_TYPES",
@@ -64,7 +77,11 @@ __all__ = [
     "Question",
     "Ranking",
     "Recall",
+    "RecordingBackend",
+    "RecordingError",
     "Rejection",
+    "ReplayBackend",
+    "ReplayMismatchError",
     "Scene",
     "SchemaVersionError",
     "ScriptedBackend",

@@ -17,6 +17,8 @@ __all__ = [
     "DatasetError",
     "MemkitError",
     "MissingKeyError",
+    "RecordingError",
+    "ReplayMismatchError",
     "SchemaVersionError",
     "UpdateFailedError",
 ]
@@ -59,6 +61,14 @@ class BackendAuthError(BackendError):
 
 class MissingKeyError(BackendError):
     """An API key is needed but none was given."""
+
+
+class ReplayMismatchError(BackendError):
+    """A replayed recording holds no reply for the request that was made."""
+
+
+class RecordingError(MemkitError):
+    """A recording file cannot be written, or read back as a recording."""
 
 
 class UpdateFailedError(MemkitError):

@@ -4,6 +4,8 @@
 - :class:`OpenAIBackend`: any OpenAI-compatible server (OpenAI, Ollama, vLLM,
   LM Studio, llama.cpp).
 - :class:`ScriptedBackend`: queued replies, for tests.
+- :class:`RecordingBackend` and :class:`ReplayBackend`: record any backend's
+  calls to a file, and answer from that file with no model.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import os
 from .base import TASKS, Backend, CallLog, LLMCall, LLMRequest, estimate_tokens, invoke
 from .offline import OfflineEngine
 from .openai_backend import DEFAULT_MODEL, KEY_ENV, OpenAIBackend
+from .recording import RecordingBackend, ReplayBackend
 from .scripted import ScriptedBackend
 
 __all__ = [
@@ -26,6 +29,8 @@ __all__ = [
     "LLMRequest",
     "OfflineEngine",
     "OpenAIBackend",
+    "RecordingBackend",
+    "ReplayBackend",
     "ScriptedBackend",
     "choose_backend",
     "estimate_tokens",
