@@ -1,0 +1,74 @@
+"""The recorded course lesson that students replay with no key.
+
+The lesson is a short chat with the agent (:data:`LESSON`). It was recorded
+against the offline engine (the file's header says so), so anyone can check
+and re-make it; a teacher records the same lesson against a real model with
+:func:`record_lesson` and hands the file out.
+
+>>> from memkit.classroom.course import lesson_backend, play_lesson
+>>> import memkit
+>>> db = memkit.MemoryDB()
+>>> agent = memkit.WorkerAgent(db, memkit.MemoryManager(db, lesson_backend()))
+>>> play_lesson(agent)[-1]
+'From memory: A carpenter called Tomas is building the cabinets, and User wants white lacquer fronts.'
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+from ..agent import WorkerAgent
+from ..db import MemoryDB
+from ..llm import Backend, OfflineEngine, RecordingBackend, ReplayBackend
+from ..manager import MemoryManager
+
+__all__ = ["COURSE_RECORDING", "LESSON", "course_recording_path", "lesson_backend", "play_lesson", "record_lesson"]
+
+#: The file name of the course recording, in ``memkit/data``.
+COURSE_RECORDING = "course_recording.jsonl"
+
+#: What the student says to the agent in the recorded lesson, in order.
+LESSON: tuple[str, ...] = (
+    "I'm renovating the kitchen in my flat in Leipzig. The budget is 12,000 euros, appliances included.",
+    "A carpenter called Tomas is building the cabinets, and I want white lacquer fronts.",
+    "The old kitchen gets torn out on March 18.",
+    "What is the budget for the kitchen?",
+    "Who is building the cabinets?",
+)
+
+_OFFLINE_NOTE = (
+    "Recorded against memkit's offline engine, not a real model: re-make it with "
+    "python tools/record_course.py. A teacher records the same lesson with a real model "
+    "with memkit.classroom.course.record_lesson(path, backend)."
+)
+
+
+def course_recording_path() -> Path:
+    """Where the course recording is installed."""
+    return Path(str(resources.files("memkit") / "data" / COURSE_RECORDING))
+
+
+def lesson_backend() -> ReplayBackend:
+    """A backend that answers the lesson from the course recording: no key, no network."""
+    return ReplayBackend(course_recording_path())
+
+
+def play_lesson(agent: WorkerAgent) -> list[str]:
+    """Send every message of :data:`LESSON` to ``agent``; return its replies."""
+    return [agent.answer(message) for message in LESSON]
+
+
+def record_lesson(path: str | os.PathLike[str], backend: Backend | None = None, *, note: str | None = None) -> Path:
+    """Play the lesson against ``backend`` (default: the offline engine), recording every call to ``path``.
+
+    The recording is made on a fresh in-memory database, so it holds exactly
+    the calls a student's fresh notebook will make. An existing file is replaced.
+    """
+    inner = backend if backend is not None else OfflineEngine()
+    default_note = _OFFLINE_NOTE if isinstance(inner, OfflineEngine) else "The memkit course lesson."
+    recorder = RecordingBackend(inner, path, mode="w", note=default_note if note is None else note)
+    with MemoryDB() as db:
+        play_lesson(WorkerAgent(db, MemoryManager(db, recorder)))
+    return Path(path)

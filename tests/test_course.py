@@ -1,0 +1,45 @@
+"""The recorded course lesson: shipped, marked as offline, current, and replayable with no key."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from memkit import MemoryDB, MemoryManager, OfflineEngine, WorkerAgent
+from memkit.classroom.course import LESSON, course_recording_path, lesson_backend, play_lesson, record_lesson
+
+REPLIES = [
+    "Noted: you're renovating the kitchen in your flat in Leipzig.",
+    "Noted: a carpenter called Tomas is building the cabinets, and you want white lacquer fronts.",
+    "Noted: the old kitchen gets torn out on March 18. Related memory: User is renovating the kitchen in User's "
+    "flat in Leipzig.",
+    "From memory: The budget is 12,000 euros, appliances included; The old kitchen gets torn out on March 18; "
+    "User is renovating the kitchen in User's flat in Leipzig.",
+    "From memory: A carpenter called Tomas is building the cabinets, and User wants white lacquer fronts.",
+]
+
+
+def test_the_shipped_recording_is_marked_as_made_with_the_offline_engine() -> None:
+    header = json.loads(course_recording_path().read_text(encoding="utf-8").splitlines()[0])
+    assert header["backend"] == "offline"
+    assert header["description"] == OfflineEngine().describe()
+    assert header["note"].startswith("Recorded against memkit's offline engine, not a real model")
+
+
+def test_the_shipped_recording_is_current(tmp_path: Path) -> None:
+    """Fails after a prompt or the offline engine changed: run python tools/record_course.py."""
+    fresh = record_lesson(tmp_path / "lesson.jsonl")
+    assert fresh.read_text(encoding="utf-8") == course_recording_path().read_text(encoding="utf-8")
+
+
+def test_students_replay_the_whole_lesson_with_no_key() -> None:
+    replay = lesson_backend()
+    with MemoryDB() as db:
+        assert play_lesson(WorkerAgent(db, MemoryManager(db, replay))) == REPLIES
+    assert replay.unused == 0
+    assert len(LESSON) == len(REPLIES)
+
+
+def test_replay_gives_what_the_offline_engine_gives() -> None:
+    with MemoryDB() as db:
+        assert play_lesson(WorkerAgent(db, MemoryManager(db, OfflineEngine()))) == REPLIES
