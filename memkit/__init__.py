@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .agent import Recall, WorkerAgent
 from .datasets import CourseConversation, Question, load_conversation, load_course_conversation
 from .db import MemoryDB
@@ -47,6 +49,13 @@ from .transfer import export_jsonl, import_jsonl
 from .types import CELL_TYPES, Cell, Hit, Message, NewCell, ParsedCells, Rejection, Scene, Utterance
 
 __version__ = "0.1.0"
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext memkit``: register the ``%memkit`` and ``%%remember`` magics (see :mod:`memkit.magics`)."""
+    from .magics import load_ipython_extension as load
+
+    load(ipython)
 
 
 __all__ = [
@@ -95,5 +104,6 @@ __all__ = [
     "import_jsonl",
     "load_conversation",
     "load_course_conversation",
+    "load_ipython_extension",
     "parse_cells",
 ]
