@@ -12,16 +12,28 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from .errors import CellNotFoundError, DatabaseError, MemkitError
-from .migrations import migrate
+from .migrations import MIGRATIONS, MIGRATIONS_TABLE, applied_migrations, check_known, migrate
 from .retrieval import Ranking, blend_score, build_match_expression
-from .types import CELL_TYPES, Cell, Hit, NewCell, Scene, Utterance, normalise_scene, validate_salience
+from .types import (
+    CELL_TYPES,
+    Cell,
+    Hit,
+    NewCell,
+    Scene,
+    Utterance,
+    clean_text,
+    normalise_scene,
+    validate_salience,
+)
 
 __all__ = ["Clock", "MemoryDB", "utc_now"]
 
@@ -61,7 +73,7 @@ def to_iso(value: str | datetime | None, what: str = "time") -> str | None:
 def _clean_content(content: object) -> str:
     if not isinstance(content, str):
         raise TypeError(f"content must be a string, not {type(content).__name__}")
-    cleaned = content.replace("\x00", "").strip()
+    cleaned = clean_text(content).strip()
     if not cleaned:
         raise ValueError("content must contain some text")
     return cleaned
@@ -84,7 +96,84 @@ def _wrap(exc: sqlite3.Error, path: str) -> DatabaseError:
         return DatabaseError(f"cannot write to {where}: it is read-only ({text}); nothing was changed")
     if "full" in text:
         return DatabaseError(f"cannot write to {where}: the disk is full ({text}); nothing was changed")
+    if "disk I/O error" in text:
+        return DatabaseError(
+            f"cannot write to {where}: the disk refused the write ({text}), it may be full or failing; "
+            "nothing was changed, free some space and try again"
+        )
     return DatabaseError(f"SQLite error on {where}: {text}")
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    text = str(exc)
+    return "locked" in text or "busy" in text
+
+
+def _retry_busy(step: Callable[[], Any], deadline: float) -> Any:
+    """Run ``step``, again and again while SQLite says busy, until ``deadline``.
+
+    Some statements (switching to WAL, reading the schema while another
+    connection creates the file) get SQLITE_BUSY at once, without waiting
+    for the busy timeout: retrying them is what waiting means there.
+    """
+    pause = 0.002
+    while True:
+        try:
+            return step()
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
+
+
+def _connect(target: str, path: str, timeout: float) -> sqlite3.Connection:
+    """Open ``target`` (a path, or a ``file:`` URI for read-only access), check it
+    is a memkit database this version understands, and bring its schema up to date.
+    """
+    read_only = "mode=ro" in target
+    deadline = time.monotonic() + timeout
+    try:
+        conn = sqlite3.connect(
+            target, timeout=timeout, isolation_level=None, check_same_thread=False, uri=target.startswith("file:")
+        )
+    except sqlite3.Error as exc:
+        raise DatabaseError(f"cannot open {path!r}: {exc}; check the folder exists and is writable") from exc
+    try:
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        tables = _retry_busy(lambda: _table_names(conn), deadline)
+        if tables and MIGRATIONS_TABLE not in tables:
+            raise DatabaseError(
+                f"{path!r} is an SQLite database of another program (tables: {', '.join(sorted(tables)[:5])}); "
+                "memkit leaves it untouched: give the path of a new file"
+            )
+        pending = len(MIGRATIONS) - len(check_known(_retry_busy(lambda: applied_migrations(conn), deadline)))
+        if read_only:
+            if pending:
+                raise DatabaseError(
+                    f"{path!r} was written by an older memkit and must be upgraded, but it is read-only; "
+                    "copy it to a writable folder and open the copy"
+                )
+            return conn
+        if path != ":memory:":
+            mode = _retry_busy(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone()[0], deadline)
+            if str(mode).lower() == "wal":
+                conn.execute("PRAGMA synchronous = NORMAL")
+        if pending:
+            _retry_busy(lambda: migrate(conn), deadline)
+    except sqlite3.Error as exc:
+        conn.close()
+        raise _wrap(exc, path) from exc
+    except MemkitError:
+        conn.close()
+        raise
+    return conn
+
+
+def _table_names(conn: sqlite3.Connection) -> set[str]:
+    rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+    return {row[0] for row in rows}
 
 
 @dataclass
@@ -95,6 +184,7 @@ class _Connection:
     lock: threading.RLock
     path: str
     closed: bool = False
+    read_only: str | None = None  # why writes are refused, when they are
 
 
 class MemoryDB:
@@ -122,8 +212,10 @@ class MemoryDB:
         timeout: float = 10.0,
         _shared: _Connection | None = None,
     ) -> None:
-        if not isinstance(namespace, str) or not namespace.strip():
-            raise ValueError(f"namespace must be a non-empty string, got {namespace!r}")
+        if not isinstance(namespace, str) or not namespace.strip() or clean_text(namespace) != namespace:
+            raise ValueError(
+                f"namespace must be a non-empty string without null characters or lone surrogates, got {namespace!r}"
+            )
         self.namespace = namespace
         self.clock: Clock = clock or utc_now
         self.ranking = ranking or Ranking()
@@ -132,27 +224,30 @@ class MemoryDB:
 
     @staticmethod
     def _open(path: str, timeout: float) -> _Connection:
-        if path != ":memory:" and os.path.isdir(path):
+        if path == ":memory:":
+            return _Connection(conn=_connect(path, path, timeout), lock=threading.RLock(), path=path)
+        if os.path.isdir(path):
             raise DatabaseError(f"{path!r} is a directory; give the path of a database file")
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isfile(path) or (os.access(path, os.W_OK) and os.access(folder, os.W_OK)):
+            try:
+                return _Connection(conn=_connect(path, path, timeout), lock=threading.RLock(), path=path)
+            except DatabaseError as exc:
+                if not os.path.isfile(path) or "read-only" not in str(exc):
+                    raise
+        # The file or its folder cannot be written: open it for reading only.
+        uri = Path(path).absolute().as_uri()
         try:
-            conn = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
-        except sqlite3.Error as exc:
-            raise DatabaseError(f"cannot open {path!r}: {exc}; check the folder exists and is writable") from exc
-        try:
-            conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-            if path != ":memory:":
-                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-                if mode.lower() == "wal":
-                    conn.execute("PRAGMA synchronous = NORMAL")
-            migrate(conn)
-        except sqlite3.Error as exc:
-            conn.close()
-            raise _wrap(exc, path) from exc
-        except MemkitError:
-            conn.close()
-            raise
-        return _Connection(conn=conn, lock=threading.RLock(), path=path)
+            conn = _connect(f"{uri}?mode=ro", path, timeout)
+        except DatabaseError as exc:
+            if "unable to open" not in str(exc) or os.path.exists(f"{path}-wal"):
+                raise
+            # No -wal file, so the main file holds everything, but SQLite cannot
+            # create its shared-memory file in a read-only folder: read the file
+            # as a snapshot that nothing changes while it is open.
+            conn = _connect(f"{uri}?mode=ro&immutable=1", path, timeout)
+        reason = f"{path!r} is opened read-only because the file or its folder cannot be written"
+        return _Connection(conn=conn, lock=threading.RLock(), path=path, read_only=reason)
 
     # -- connection management -------------------------------------------------
 
@@ -160,6 +255,11 @@ class MemoryDB:
     def path(self) -> str:
         """The database file path (or ``":memory:"``)."""
         return self._shared.path
+
+    @property
+    def read_only(self) -> bool:
+        """Whether the file was opened for reading only (it or its folder cannot be written)."""
+        return self._shared.read_only is not None
 
     def for_namespace(self, namespace: str) -> MemoryDB:
         """A view of the same database for another namespace (shares the connection)."""
@@ -203,6 +303,8 @@ class MemoryDB:
         with shared.lock:
             if shared.closed:
                 raise DatabaseError("this MemoryDB is closed; open the file again")
+            if shared.read_only is not None:
+                raise DatabaseError(f"cannot write: {shared.read_only}; copy it to a writable folder to change it")
             conn = shared.conn
             nested = conn.in_transaction
             try:
@@ -256,7 +358,7 @@ class MemoryDB:
             cell.cell_type,
             validate_salience(cell.salience),
             _clean_content(cell.content),
-            None if cell.source_id is None else str(cell.source_id),
+            None if cell.source_id is None else clean_text(str(cell.source_id)),
             to_iso(cell.occurred_at, "occurred_at"),
             created_at,
             exchange_id,
@@ -407,7 +509,7 @@ class MemoryDB:
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise ValueError(f"limit must be a positive integer, got {limit!r}")
         where, params = self._cell_filter(scene=scene, cell_types=cell_types)
-        expression = build_match_expression(query, max_terms=_MAX_QUERY_TERMS)
+        expression = build_match_expression(clean_text(query), max_terms=_MAX_QUERY_TERMS)
         hits: list[Hit] = []
         if expression is not None:
             hits = self._ranked(expression, where, params, limit)
@@ -480,7 +582,7 @@ class MemoryDB:
                 ON CONFLICT (namespace, scene) DO UPDATE
                 SET summary = excluded.summary, updated_at = excluded.updated_at
                 """,
-                (self.namespace, name, summary.replace("\x00", "").strip(), self.now()),
+                (self.namespace, name, clean_text(summary).strip(), self.now()),
             )
         found = self.get_scene(name)
         assert found is not None
@@ -510,12 +612,18 @@ class MemoryDB:
         occurred_at: str | datetime | None = None,
     ) -> int:
         """Record an exchange before it is turned into cells; return its id."""
-        payload = json.dumps([[u.speaker, u.text] for u in utterances], ensure_ascii=False)
+        payload = json.dumps([[clean_text(u.speaker), clean_text(u.text)] for u in utterances], ensure_ascii=False)
         with self.transaction() as conn:
             cursor = conn.execute(
                 "INSERT INTO mem_exchanges (namespace, utterances, source_id, occurred_at, created_at)"
                 " VALUES (?, ?, ?, ?, ?)",
-                (self.namespace, payload, source_id, to_iso(occurred_at, "occurred_at"), self.now()),
+                (
+                    self.namespace,
+                    payload,
+                    None if source_id is None else clean_text(str(source_id)),
+                    to_iso(occurred_at, "occurred_at"),
+                    self.now(),
+                ),
             )
         return int(cursor.lastrowid or 0)
 
@@ -524,7 +632,7 @@ class MemoryDB:
         with self.transaction() as conn:
             conn.execute(
                 "UPDATE mem_exchanges SET status = ?, error = ? WHERE id = ? AND namespace = ?",
-                (status, error, exchange_id, self.namespace),
+                (status, None if error is None else clean_text(error), exchange_id, self.namespace),
             )
 
     def unfinished_exchanges(self) -> list[tuple[int, list[Utterance], str | None, str | None]]:
@@ -547,10 +655,52 @@ class MemoryDB:
     # -- health ------------------------------------------------------------------
 
     def check_integrity(self) -> list[str]:
-        """Problems found by SQLite's and FTS5's integrity checks (empty when healthy)."""
-        problems = [row[0] for row in self._query("PRAGMA integrity_check") if row[0] != "ok"]
+        """Problems found in the whole file (every namespace); empty when healthy.
+
+        Checks SQLite's own ``integrity_check``, FTS5's check of the index
+        against ``mem_cells``, that the index holds exactly the rows of
+        ``mem_cells``, that each scene's ``cell_count`` is its number of cells,
+        and that no cells belong to an exchange not marked done (an exchange's
+        cells are stored in the transaction that marks it done, so it has all
+        of them or none).
+        """
+        problems = [f"SQLite integrity_check: {row[0]}" for row in self._query("PRAGMA integrity_check")]
+        problems = [problem for problem in problems if problem != "SQLite integrity_check: ok"]
         try:
             self._query("INSERT INTO mem_cells_fts (mem_cells_fts, rank) VALUES ('integrity-check', 1)")
-        except DatabaseError as exc:
-            problems.append(f"full-text index out of sync with mem_cells: {exc}")
+        except DatabaseError:
+            problems.append(
+                "full-text index out of sync with mem_cells (FTS5 integrity-check failed); rebuild it with"
+                " INSERT INTO mem_cells_fts (mem_cells_fts) VALUES ('rebuild')"
+            )
+        self._query(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.memkit_fts_rows USING fts5vocab(main, mem_cells_fts, instance)"
+        )
+        indexed = {row[0] for row in self._query("SELECT DISTINCT doc FROM temp.memkit_fts_rows")}
+        stored = {row[0] for row in self._query("SELECT id FROM mem_cells")}
+        if indexed != stored:
+            missing, extra = sorted(stored - indexed)[:10], sorted(indexed - stored)[:10]
+            problems.append(f"full-text index rows differ from mem_cells: not indexed {missing}, indexed only {extra}")
+        for row in self._query(
+            """
+            SELECT c.namespace, c.scene, COUNT(*) AS cells, COALESCE(MAX(s.cell_count), -1) AS counted
+            FROM mem_cells c LEFT JOIN mem_scenes s ON s.namespace = c.namespace AND s.scene = c.scene
+            GROUP BY c.namespace, c.scene HAVING cells != counted
+            UNION ALL
+            SELECT s.namespace, s.scene, 0, s.cell_count FROM mem_scenes s
+            WHERE s.cell_count != 0 AND NOT EXISTS
+                (SELECT 1 FROM mem_cells c WHERE c.namespace = s.namespace AND c.scene = s.scene)
+            """
+        ):
+            problems.append(
+                f"scene {row['scene']!r} of namespace {row['namespace']!r} has {row['cells']} cells"
+                f" but records {row['counted']}"
+            )
+        for row in self._query(
+            """
+            SELECT e.id, e.status, COUNT(c.id) AS cells FROM mem_exchanges e
+            JOIN mem_cells c ON c.exchange_id = e.id WHERE e.status != 'done' GROUP BY e.id ORDER BY e.id
+            """
+        ):
+            problems.append(f"exchange {row['id']} is {row['status']} but already has {row['cells']} cells")
         return problems

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 
 from .errors import SchemaVersionError
 
-__all__ = ["MIGRATIONS", "MIGRATIONS_TABLE", "applied_migrations", "migrate"]
+__all__ = ["MIGRATIONS", "MIGRATIONS_TABLE", "applied_migrations", "check_known", "migrate"]
 
 MIGRATIONS_TABLE = "_memkit_migrations"
 
@@ -191,37 +191,57 @@ def migrate(conn: sqlite3.Connection, *, upto: str | None = None) -> list[str]:
     """Apply every migration not yet recorded; return the names applied.
 
     ``conn`` must be in autocommit mode (``isolation_level=None``). Each step
-    runs in its own ``BEGIN IMMEDIATE`` transaction with its record.
+    runs in its own ``BEGIN IMMEDIATE`` transaction with its record. Another
+    connection may be migrating the same file at the same moment (two
+    programs opening a new database at once): each step checks again, under
+    the write lock, that it is still needed. A database that is up to date is
+    only read, so a read-only file opens.
 
     :param upto: stop after this migration (used to build older schemas in tests).
     :raises SchemaVersionError: the database has migrations this memkit does not know.
     """
     known = [name for name, _ in MIGRATIONS]
-    done = applied_migrations(conn)
-    unknown = [name for name in done if name not in known]
+    check_known(applied_migrations(conn))
+    applied: list[str] = []
+    for name, function in MIGRATIONS:
+        if name in applied_migrations(conn):
+            if name == upto:
+                break
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+            )
+            done = applied_migrations(conn)
+            check_known(done)
+            if name not in done:
+                function(conn)
+                conn.execute(
+                    f"INSERT INTO {MIGRATIONS_TABLE} (name, applied_at) VALUES (?, ?)",
+                    (name, datetime.now(timezone.utc).isoformat(timespec="seconds")),
+                )
+                conn.execute(f"PRAGMA user_version = {known.index(name) + 1}")
+                applied.append(name)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        if name == upto:
+            break
+    return applied
+
+
+def check_known(names: list[str]) -> list[str]:
+    """Return ``names``, the migrations a database records, if this memkit knows them all.
+
+    :raises SchemaVersionError: one of ``names`` is not in :data:`MIGRATIONS`.
+    """
+    known = {name for name, _ in MIGRATIONS}
+    unknown = [name for name in names if name not in known]
     if unknown:
         raise SchemaVersionError(
             f"this database was written by a newer memkit (unknown migration {unknown[0]!r}); "
             "upgrade memkit with `pip install -U memkit` to open it"
         )
-    conn.execute(f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
-    applied: list[str] = []
-    for name, function in MIGRATIONS:
-        if name in done:
-            continue
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            function(conn)
-            conn.execute(
-                f"INSERT INTO {MIGRATIONS_TABLE} (name, applied_at) VALUES (?, ?)",
-                (name, datetime.now(timezone.utc).isoformat(timespec="seconds")),
-            )
-            conn.execute(f"PRAGMA user_version = {known.index(name) + 1}")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-        applied.append(name)
-        if name == upto:
-            break
-    return applied
+    return names

@@ -22,6 +22,7 @@ __all__ = [
     "Rejection",
     "Scene",
     "Utterance",
+    "clean_text",
     "normalise_scene",
     "validate_salience",
 ]
@@ -33,6 +34,21 @@ CELL_TYPES: tuple[str, ...] = ("fact", "plan", "preference", "decision", "task",
 DEFAULT_SCENE = "general"
 
 _SCENE_MAX_CHARS = 60
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """``text`` as SQLite and JSON can store it: null characters removed and
+    lone surrogates (undecodable bytes, e.g. from ``errors="surrogateescape"``)
+    replaced by U+FFFD. Ordinary text comes back unchanged.
+    """
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    if not text.isascii():
+        text = _LONE_SURROGATE.sub("\ufffd", text)
+    return text
 
 
 def normalise_scene(name: str) -> str:
