@@ -15,9 +15,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from .types import CELL_TYPES, DEFAULT_SCENE, NewCell, ParsedCells, Rejection, normalise_scene
+from .types import CELL_TYPES, DEFAULT_SCENE, NewCell, ParsedCells, Rejection, clean_text, normalise_scene
 
-__all__ = ["CELL_TYPE_SYNONYMS", "find_json", "parse_cells", "parse_summaries"]
+__all__ = ["CELL_TYPE_SYNONYMS", "MAX_SUMMARY_CHARS", "find_json", "parse_cells", "parse_summaries"]
 
 #: Words models use for a cell type, mapped to memkit's own.
 CELL_TYPE_SYNONYMS: dict[str, str] = {
@@ -81,6 +81,11 @@ _TYPE_KEYS = ("cell_type", "type", "kind", "category")
 _SALIENCE_KEYS = ("salience", "importance", "score", "priority", "weight")
 _SCENE_KEYS = ("scene", "topic", "subject", "theme")
 _FENCE = re.compile(r"```[a-zA-Z0-9_-]*")
+#: Where a JSON value may start, only the first this many brackets are tried.
+_MAX_JSON_STARTS = 32
+_MAX_LITERAL_CHARS = 100_000
+#: A scene summary from a model is cut to this length (the prompt asks for under 100 words).
+MAX_SUMMARY_CHARS = 4000
 
 
 def _strip_fences(text: str) -> str:
@@ -98,6 +103,8 @@ def _loads_lenient(text: str) -> Any:
         return json.loads(repaired)
     except (json.JSONDecodeError, RecursionError):
         pass
+    if len(repaired) > _MAX_LITERAL_CHARS:  # Python syntax is a repair for small replies, and slow on big ones
+        raise ValueError("not JSON")
     try:
         return ast.literal_eval(repaired)
     except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
@@ -115,7 +122,9 @@ def find_json(text: str) -> Any:
     except ValueError:
         pass
     decoder = json.JSONDecoder()
-    for match in re.finditer(r"[\[{]", body):
+    for number, match in enumerate(re.finditer(r"[\[{]", body)):
+        if number == _MAX_JSON_STARTS:  # a reply of brackets would otherwise take quadratic time
+            break
         start = match.start()
         try:
             value, _ = decoder.raw_decode(body, start)
@@ -129,6 +138,13 @@ def find_json(text: str) -> Any:
                 except ValueError:
                     continue
     raise ValueError("no JSON object or array found")
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text`` cut at a word to at most ``limit`` characters, with an ellipsis when cut."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
 def _first(item: dict[str, Any], keys: Sequence[str]) -> Any:
@@ -223,7 +239,7 @@ def parse_cells(
             rejected.append(Rejection(item, f"a cell must be a JSON object, got {type(item).__name__}"))
             continue
         content = _first(item, _CONTENT_KEYS)
-        if not isinstance(content, str) or not content.replace("\x00", "").strip():
+        if not isinstance(content, str) or not clean_text(content).strip():
             rejected.append(Rejection(item, "the cell has no text content"))
             continue
         raw_type = _first(item, _TYPE_KEYS)
@@ -233,9 +249,8 @@ def parse_cells(
             rejected.append(Rejection(item, f"{reason}; expected one of {', '.join(cell_types)}"))
             continue
         scene = _first(item, _SCENE_KEYS)
-        text = " ".join(content.replace("\x00", "").split())
-        if len(text) > max_content_chars:
-            text = text[: max_content_chars - 1].rsplit(" ", 1)[0] + "…"
+        text = " ".join(clean_text(content).split())
+        text = _cut(text, max_content_chars)
         cells.append(
             NewCell(
                 scene=normalise_scene(scene) if isinstance(scene, str) else normalise_scene(default_scene),
@@ -276,9 +291,9 @@ def parse_summaries(raw: str, scenes: Sequence[str]) -> dict[str, str]:
         if isinstance(scene, str) and isinstance(summary, str) and summary.strip():
             key = normalise_scene(scene)
             if key in wanted:
-                found[wanted[key]] = " ".join(summary.split())
+                found[wanted[key]] = _cut(" ".join(clean_text(summary).split()), MAX_SUMMARY_CHARS)
     if not found and value is None and len(wanted) == 1:
         text = " ".join(_strip_fences(raw).split())
         if text:
-            found[next(iter(wanted.values()))] = text
+            found[next(iter(wanted.values()))] = _cut(clean_text(text), MAX_SUMMARY_CHARS)
     return found

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .extract import MAX_CHARS_READ
 from .summarise import near_duplicate
 from .text import rewrite_person, split_sentences, strip_fillers
 
@@ -46,6 +47,7 @@ _QUESTION_OPENERS = (
     "recall",
 )
 _MAX_RECALLED = 3
+_MAX_RESTATED_CHARS = 300
 _LOWERABLE = {"You", "Your", "You're", "We", "Our", "The", "A", "An", "It", "This", "That", "There", "Let's"}
 
 
@@ -75,8 +77,10 @@ def compose_answer(
                 f"What I know about {scenes[0][0]}: {scenes[0][1].strip()}"
             )
         return "I have nothing in memory about that yet."
-    sentences = split_sentences(text)
+    sentences = split_sentences(text[:MAX_CHARS_READ])
     first = strip_fillers(sentences[0]) if sentences else text.strip()
+    if len(first) > _MAX_RESTATED_CHARS:  # a long message is acknowledged, not echoed back whole
+        first = first[: _MAX_RESTATED_CHARS - 1].rsplit(" ", 1)[0] + "…"
     restated = rewrite_person(first, "you").rstrip(".!")
     head, _, rest = restated.partition(" ")
     if head in _LOWERABLE:
