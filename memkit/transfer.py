@@ -48,30 +48,34 @@ def import_jsonl(db: MemoryDB, path: str | os.PathLike[str]) -> int:
     """
     cells: list[NewCell] = []
     scenes: list[tuple[str, str]] = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record: dict[str, Any] = json.loads(line)
-                kind = record.get("kind")
-                if kind == "cell":
-                    cells.append(
-                        NewCell(
-                            scene=record["scene"],
-                            cell_type=record["cell_type"],
-                            salience=record["salience"],
-                            content=record["content"],
-                            source_id=record.get("source_id"),
-                            occurred_at=record.get("occurred_at"),
-                        )
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except UnicodeDecodeError as exc:
+        raise MemkitError(f"{os.fspath(path)} is not a memkit export: it is not UTF-8 text ({exc})") from exc
+    for number, line in enumerate(text.split("\n"), start=1):  # not splitlines: U+2028 may be in a string
+        if not line.strip():
+            continue
+        try:
+            record: dict[str, Any] = json.loads(line)
+            kind = record.get("kind")
+            if kind == "cell":
+                cells.append(
+                    NewCell(
+                        scene=record["scene"],
+                        cell_type=record["cell_type"],
+                        salience=record["salience"],
+                        content=record["content"],
+                        source_id=record.get("source_id"),
+                        occurred_at=record.get("occurred_at"),
                     )
-                elif kind == "scene":
-                    scenes.append((record["scene"], record.get("summary", "")))
-                elif kind != "memkit-export":
-                    raise ValueError(f"unknown kind {kind!r}")
-            except (ValueError, KeyError, TypeError, AttributeError) as exc:
-                raise MemkitError(f"{os.fspath(path)} line {number} is not a memkit record: {exc}") from exc
+                )
+            elif kind == "scene":
+                scenes.append((record["scene"], record.get("summary", "")))
+            elif kind != "memkit-export":
+                raise ValueError(f"unknown kind {kind!r}")
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise MemkitError(f"{os.fspath(path)} line {number} is not a memkit record: {exc}") from exc
     with db.transaction():
         db.add_cells(cells)
         for scene, summary in scenes:

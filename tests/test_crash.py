@@ -1,0 +1,117 @@
+"""Crash safety: a process killed with SIGKILL mid-update leaves a healthy file, each exchange whole or absent."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from bench.reliability import NAMESPACE, KnownModel, check_exchanges, crash, exchange_text, expected_contents
+from memkit import DatabaseError, MemoryDB, MemoryManager
+
+pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+
+
+def run_until(code: str, signal_line: str) -> None:
+    """Run ``code`` in a new Python process and SIGKILL it as soon as it prints ``signal_line``."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parent.parent,
+    )
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == signal_line
+    os.kill(child.pid, signal.SIGKILL)
+    assert child.wait() == -signal.SIGKILL
+    child.stdout.close()
+
+
+def test_random_kills_leave_a_healthy_file_with_whole_exchanges(tmp_path: Path) -> None:
+    report = crash(tmp_path / "crash.db", kills=8, seed=5)
+    assert report.problems == []
+    assert report.kills == 8 and report.exchanges > 0
+    with MemoryDB(tmp_path / "crash.db", namespace=NAMESPACE) as db:
+        MemoryManager(db, KnownModel()).retry_failed()  # what was interrupted is finished now
+        assert db.unfinished_exchanges() == []
+        assert check_exchanges(db, all_done=True) == []
+        assert db.check_integrity() == []
+
+
+def test_kill_inside_a_big_write_transaction_keeps_none_of_it(db_path: Path) -> None:
+    with MemoryDB(db_path, namespace=NAMESPACE) as db:
+        MemoryManager(db, KnownModel()).update(exchange_text("before", 2), "ok")
+    # A tiny page cache makes SQLite spill the uncommitted pages into the WAL file before the kill.
+    run_until(
+        f"""
+        from memkit import MemoryDB, NewCell
+        db = MemoryDB({str(db_path)!r}, namespace={NAMESPACE!r})
+        db._shared.conn.execute("PRAGMA cache_size = 5")
+        exchange = db.log_exchange([])
+        with db.transaction():
+            db.add_cells([NewCell("big", "fact", 0.5, f"Uncommitted cell {{i}} " + "x" * 200) for i in range(3000)],
+                         exchange_id=exchange)
+            print("inside", flush=True)
+            import time; time.sleep(60)
+        """,
+        "inside",
+    )
+    assert os.path.getsize(f"{db_path}-wal") > 100_000  # the transaction had reached the disk
+    with MemoryDB(db_path, namespace=NAMESPACE) as db:
+        assert db.check_integrity() == []
+        assert sorted(c.content for c in db.list_cells()) == expected_contents(exchange_text("before", 2))
+        assert db.search("uncommitted")[0].matched is False
+
+
+def test_kill_while_the_model_extracts_keeps_the_exchange_for_a_retry(db_path: Path) -> None:
+    text = exchange_text("interrupted", 3)
+    run_until(
+        f"""
+        import time
+        from bench.reliability import KnownModel
+        from memkit import MemoryDB, MemoryManager
+
+        class SlowModel(KnownModel):
+            def complete(self, request):
+                if request.task == "extract":
+                    print("extracting", flush=True)
+                    time.sleep(60)
+                return super().complete(request)
+
+        db = MemoryDB({str(db_path)!r}, namespace={NAMESPACE!r})
+        MemoryManager(db, SlowModel()).update({text!r}, "ok")
+        """,
+        "extracting",
+    )
+    with MemoryDB(db_path, namespace=NAMESPACE) as db:
+        assert db.check_integrity() == []
+        (pending,) = db.unfinished_exchanges()
+        assert pending[1][0].text == text and db.count_cells() == 0
+        (result,) = MemoryManager(db, KnownModel()).retry_failed()
+        assert sorted(c.content for c in result.cells) == expected_contents(text)
+        assert check_exchanges(db, all_done=True) == []
+
+
+def test_a_failure_between_storing_cells_and_marking_done_stores_no_cells(
+    db: MemoryDB, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The point a kill could land on, made certain: cells and the done mark commit together."""
+    mark = MemoryDB.mark_exchange
+
+    def fail_on_done(self: MemoryDB, exchange_id: int, status: str, error: str | None = None) -> None:
+        if status == "done":
+            raise DatabaseError("the disk went away")
+        mark(self, exchange_id, status, error)
+
+    monkeypatch.setattr(MemoryDB, "mark_exchange", fail_on_done)
+    db = db.for_namespace(NAMESPACE)
+    with pytest.raises(DatabaseError, match="the disk went away"):
+        MemoryManager(db, KnownModel()).update(exchange_text("torn", 4), "ok")
+    assert db.count_cells() == 0
+    assert [(e[0], e[1][0].text) for e in db.unfinished_exchanges()] == [(1, exchange_text("torn", 4))]
+    assert db.check_integrity() == []
