@@ -652,6 +652,37 @@ class MemoryDB:
             for row in rows
         ]
 
+    # -- reading the raw tables ------------------------------------------------
+
+    def sql(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Run one read-only SQL statement and return its rows as dicts (to look inside memory).
+
+        The statement sees every namespace. Anything that would write is refused.
+
+        :raises DatabaseError: the SQL is invalid or tries to write.
+        """
+        if not isinstance(statement, str):
+            raise TypeError(f"statement must be a string of SQL, not {type(statement).__name__}")
+        shared = self._shared
+        with shared.lock:
+            if shared.closed:
+                raise DatabaseError("this MemoryDB is closed; open the file again")
+            conn = shared.conn
+            try:
+                conn.execute("PRAGMA query_only = ON")
+                try:
+                    cursor = conn.execute(statement, params)
+                    columns = [column[0] for column in cursor.description or ()]
+                    return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+                finally:
+                    conn.execute("PRAGMA query_only = OFF")
+            except sqlite3.Error as exc:
+                if "readonly" in str(exc):
+                    raise DatabaseError(
+                        "db.sql() only reads; change memory with add_cell, update_cell, delete_cell or upsert_scene"
+                    ) from exc
+                raise _wrap(exc, shared.path) from exc
+
     # -- health ------------------------------------------------------------------
 
     def check_integrity(self) -> list[str]:

@@ -1,4 +1,4 @@
-"""pandas views of memory: cells, scenes, search hits, recall and model calls.
+"""pandas views of memory: cells, scenes, search hits, recall, model calls, raw SQL, and time.
 
 The only module that imports pandas, so the core stays light.
 """
@@ -11,13 +11,24 @@ from typing import TYPE_CHECKING
 
 from .db import MemoryDB
 from .llm import LLMCall
+from .types import Hit
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from .agent import Recall
 
-__all__ = ["calls_df", "cells_df", "recall_df", "scenes_df", "search_df"]
+__all__ = [
+    "calls_df",
+    "cells_df",
+    "hits_df",
+    "recall_df",
+    "scene_growth_df",
+    "scene_timeline_df",
+    "scenes_df",
+    "search_df",
+    "sql_df",
+]
 
 _CELL_COLUMNS = ["id", "scene", "cell_type", "salience", "content", "source_id", "occurred_at", "created_at"]
 _SCENE_COLUMNS = ["scene", "summary", "cell_count", "updated_at"]
@@ -41,10 +52,14 @@ def scenes_df(db: MemoryDB) -> pd.DataFrame:
     return _frame((asdict(s) for s in db.list_scenes()), _SCENE_COLUMNS)
 
 
+def hits_df(hits: Iterable[Hit]) -> pd.DataFrame:
+    """Search hits as a table, in the order given, with their scores."""
+    return _frame((asdict(h) for h in hits), _HIT_COLUMNS)
+
+
 def search_df(db: MemoryDB, query: str, limit: int = 10, **filters: object) -> pd.DataFrame:
     """Search results as a table, best first, with their scores."""
-    hits = db.search(query, limit, **filters)  # type: ignore[arg-type]
-    return _frame((asdict(h) for h in hits), _HIT_COLUMNS)
+    return hits_df(db.search(query, limit, **filters))  # type: ignore[arg-type]
 
 
 def recall_df(recall: Recall | None) -> pd.DataFrame:
@@ -56,3 +71,35 @@ def recall_df(recall: Recall | None) -> pd.DataFrame:
 def calls_df(calls: Iterable[LLMCall]) -> pd.DataFrame:
     """Model calls as a table: task, backend, token counts, duration, prompt and reply."""
     return _frame((asdict(c) for c in calls), _CALL_COLUMNS)
+
+
+def sql_df(db: MemoryDB, statement: str, params: Sequence[object] = ()) -> pd.DataFrame:
+    """The rows of a read-only SQL statement (see :meth:`MemoryDB.sql`) as a table."""
+    import pandas as pd
+
+    return pd.DataFrame(db.sql(statement, params))
+
+
+def _cell_times(db: MemoryDB) -> pd.DataFrame:
+    """Cells with ``time``: when they were said (``occurred_at``), else when stored; naive times count as UTC."""
+    import pandas as pd
+
+    frame = cells_df(db)
+    frame["time"] = pd.to_datetime(frame["occurred_at"].fillna(frame["created_at"]), utc=True, format="ISO8601")
+    return frame.sort_values(["time", "id"], kind="stable").reset_index(drop=True)
+
+
+def scene_growth_df(db: MemoryDB) -> pd.DataFrame:
+    """One row per cell in time order: ``time``, ``scene``, ``cell_type`` and ``cells`` (the scene's size so far)."""
+    frame = _cell_times(db)
+    frame["cells"] = frame.groupby("scene").cumcount() + 1
+    return frame[["time", "scene", "cell_type", "cells"]]
+
+
+def scene_timeline_df(db: MemoryDB) -> pd.DataFrame:
+    """One row per scene: its ``first`` and ``last`` cell times and its ``cells``, earliest scene first."""
+    frame = _cell_times(db)
+    timeline = frame.groupby("scene", sort=False).agg(
+        first=("time", "min"), last=("time", "max"), cells=("id", "count")
+    )
+    return timeline.reset_index().sort_values(["first", "scene"], kind="stable").reset_index(drop=True)
