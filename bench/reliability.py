@@ -36,6 +36,7 @@ from memkit import MemoryDB, MemoryManager, NewCell, WorkerAgent
 from memkit.llm import LLMRequest
 from memkit.migrations import MIGRATIONS
 from memkit.parsing import parse_summaries
+from memkit.redact import redact_secrets
 from memkit.types import clean_text, normalise_scene
 
 NAMESPACE = "stress"
@@ -498,7 +499,7 @@ def _check_search(query: str) -> None:
 def _check_store(content: str) -> None:
     """Any text is stored as itself (cleaned), indexed, found, and removed without a trace."""
     db = _SEARCHED.setdefault("store", MemoryDB())
-    cleaned = clean_text(content).strip()
+    cleaned = redact_secrets(clean_text(content)).strip()
     try:
         cell_id = db.add_cell(scene=content, cell_type="fact", salience=0.5, content=content)
     except ValueError:

@@ -17,6 +17,7 @@ from .errors import UpdateFailedError
 from .llm import Backend, LLMCall, choose_backend, invoke
 from .manager import MemoryManager, UpdateResult
 from .prompts import answer_request
+from .redact import redact_secrets
 from .types import Hit, Scene, clean_text
 
 __all__ = ["Recall", "WorkerAgent"]
@@ -86,7 +87,7 @@ class WorkerAgent:
         """Reply to ``text`` with recalled memory, then hand the exchange to the manager."""
         if not isinstance(text, str):
             raise TypeError(f"text must be a string, not {type(text).__name__}")
-        text = clean_text(text)
+        text = redact_secrets(clean_text(text))  # a key pasted by mistake is never sent or stored
         recall = self.recall(text)
         self.last_recall = recall
         reply = invoke(self.llm, answer_request(text, recall.hits, recall.scenes), self.manager.calls)

@@ -22,6 +22,7 @@ from typing import Any
 
 from .errors import CellNotFoundError, DatabaseError, MemkitError
 from .migrations import MIGRATIONS, MIGRATIONS_TABLE, applied_migrations, check_known, migrate
+from .redact import redact_secrets
 from .retrieval import Ranking, blend_score, build_match_expression
 from .types import (
     CELL_TYPES,
@@ -73,7 +74,7 @@ def to_iso(value: str | datetime | None, what: str = "time") -> str | None:
 def _clean_content(content: object) -> str:
     if not isinstance(content, str):
         raise TypeError(f"content must be a string, not {type(content).__name__}")
-    cleaned = clean_text(content).strip()
+    cleaned = redact_secrets(clean_text(content)).strip()
     if not cleaned:
         raise ValueError("content must contain some text")
     return cleaned
@@ -582,7 +583,7 @@ class MemoryDB:
                 ON CONFLICT (namespace, scene) DO UPDATE
                 SET summary = excluded.summary, updated_at = excluded.updated_at
                 """,
-                (self.namespace, name, clean_text(summary).strip(), self.now()),
+                (self.namespace, name, redact_secrets(clean_text(summary)).strip(), self.now()),
             )
         found = self.get_scene(name)
         assert found is not None
@@ -612,7 +613,10 @@ class MemoryDB:
         occurred_at: str | datetime | None = None,
     ) -> int:
         """Record an exchange before it is turned into cells; return its id."""
-        payload = json.dumps([[clean_text(u.speaker), clean_text(u.text)] for u in utterances], ensure_ascii=False)
+        payload = json.dumps(
+            [[redact_secrets(clean_text(u.speaker)), redact_secrets(clean_text(u.text))] for u in utterances],
+            ensure_ascii=False,
+        )
         with self.transaction() as conn:
             cursor = conn.execute(
                 "INSERT INTO mem_exchanges (namespace, utterances, source_id, occurred_at, created_at)"
@@ -632,7 +636,7 @@ class MemoryDB:
         with self.transaction() as conn:
             conn.execute(
                 "UPDATE mem_exchanges SET status = ?, error = ? WHERE id = ? AND namespace = ?",
-                (status, None if error is None else clean_text(error), exchange_id, self.namespace),
+                (status, None if error is None else redact_secrets(clean_text(error)), exchange_id, self.namespace),
             )
 
     def unfinished_exchanges(self) -> list[tuple[int, list[Utterance], str | None, str | None]]:

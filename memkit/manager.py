@@ -24,6 +24,7 @@ from .llm import Backend, CallLog, choose_backend, invoke
 from .llm.offline.summarise import consolidate as extractive_consolidate
 from .parsing import parse_cells, parse_summaries
 from .prompts import consolidate_request, extract_request
+from .redact import redact_secrets
 from .types import Cell, NewCell, Rejection, Scene, Utterance, clean_text
 
 __all__ = ["MAX_CANDIDATE_SCENES", "IngestResult", "MemoryManager", "UpdateResult"]
@@ -136,7 +137,10 @@ class MemoryManager:
         consolidate: bool,
         pending: Mapping[str, Sequence[NewCell]] | None = None,
     ) -> UpdateResult:
-        utterances = [replace(u, speaker=clean_text(u.speaker), text=clean_text(u.text)) for u in utterances]
+        utterances = [
+            replace(u, speaker=redact_secrets(clean_text(u.speaker)), text=redact_secrets(clean_text(u.text)))
+            for u in utterances
+        ]
         try:
             request = extract_request(
                 utterances, self._candidate_scenes(utterances, pending), cell_types=self.db.cell_types

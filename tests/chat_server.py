@@ -30,6 +30,7 @@ class ChatServer:
     refuse: set[str] = field(default_factory=set)  # response_format types answered with 400
     status: int = 200
     delay: float = 0.0
+    echo_auth: bool = False  # a careless server: its error messages repeat the Authorization header
     requests: list[Recorded] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
 
@@ -76,7 +77,10 @@ class ChatServer:
                     )
                     return
                 if owner.status != 200:
-                    self._send(owner.status, {"error": {"message": "server says no", "type": "server_error"}})
+                    message = "server says no"
+                    if owner.echo_auth:
+                        message += f" to {self.headers.get('Authorization')}"
+                    self._send(owner.status, {"error": {"message": message, "type": "server_error"}})
                     return
                 self._send(
                     200,

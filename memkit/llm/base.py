@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from ..errors import BackendError, MemkitError
+from ..redact import redact_secrets
 from ..types import Message
 
 __all__ = ["TASKS", "Backend", "CallLog", "LLMCall", "LLMRequest", "estimate_tokens", "invoke"]
@@ -150,11 +151,11 @@ def invoke(backend: Backend, request: LLMRequest, log: CallLog | None = None) ->
                 LLMCall(
                     task=request.task,
                     backend=backend.name,
-                    prompt=prompt,
-                    response=response,
+                    prompt=redact_secrets(prompt),
+                    response=redact_secrets(response),
                     duration_s=time.perf_counter() - started,
                     prompt_tokens=estimate_tokens(prompt),
                     response_tokens=estimate_tokens(response),
-                    error=error,
+                    error=None if error is None else redact_secrets(error),
                 )
             )

@@ -27,12 +27,12 @@ from ..errors import (
     BackendTimeoutError,
     MissingKeyError,
 )
+from ..redact import KEY_ENV, redact_secrets
 from .base import LLMRequest
 
 __all__ = ["DEFAULT_MODEL", "KEY_ENV", "OpenAIBackend"]
 
 DEFAULT_MODEL = "gpt-4o-mini"
-KEY_ENV = "OPENAI_API_KEY"
 _OPENAI_HOSTS = ("api.openai.com",)
 _LOCAL_PLACEHOLDER_KEY = "not-needed"  # local servers ignore the key, the client requires one
 _JSON_LEVELS = ("json_schema", "json_object", "text")
@@ -146,34 +146,45 @@ class OpenAIBackend:
                     with self._lock:
                         self._json_level = max(self._json_level, level + 1)
                     continue
-                raise BackendError(f"{self.describe()} rejected the request: {self._safe(exc)}") from exc
+                raise BackendError(f"{self.describe()} rejected the request: {self._safe(exc)}") from self._cause(exc)
             except openai.APITimeoutError as exc:
                 raise BackendTimeoutError(
                     f"{self.describe()} did not answer within {self.timeout:g} s; "
                     "raise timeout= or check the server is running"
-                ) from exc
+                ) from self._cause(exc)
             except openai.APIConnectionError as exc:
                 raise BackendConnectionError(
                     f"cannot reach {self.describe()}: {self._safe(exc)}; check base_url and that the server is up"
-                ) from exc
+                ) from self._cause(exc)
             except openai.AuthenticationError as exc:
                 raise BackendAuthError(
                     f"{self.describe()} refused the API key (401); check OPENAI_API_KEY or api_key="
-                ) from exc
+                ) from self._cause(exc)
             except openai.APIStatusError as exc:
-                raise BackendError(f"{self.describe()} answered HTTP {exc.status_code}: {self._safe(exc)}") from exc
+                raise BackendError(
+                    f"{self.describe()} answered HTTP {exc.status_code}: {self._safe(exc)}"
+                ) from self._cause(exc)
             except openai.OpenAIError as exc:
-                raise BackendError(f"{self.describe()} failed: {self._safe(exc)}") from exc
+                raise BackendError(f"{self.describe()} failed: {self._safe(exc)}") from self._cause(exc)
             choices = getattr(completion, "choices", None) or []
             if not choices:
                 raise BackendError(f"{self.describe()} returned no choices")
             content = choices[0].message.content
             return (content or "").strip()
 
+    def _cause(self, exc: Exception) -> Exception | None:
+        """``exc`` to chain a memkit error from, or None when its text holds the key.
+
+        A traceback prints every exception of a chain; a server that echoes
+        the key in an error body must not put it on the screen that way.
+        """
+        key = getattr(self._client, "api_key", None)
+        if key and key != _LOCAL_PLACEHOLDER_KEY and key in f"{exc} {getattr(exc, 'body', '')}":
+            return None
+        return exc
+
     def _safe(self, exc: Exception) -> str:
         """An error message with any key-looking text removed."""
-        text = str(exc)
         key = getattr(self._client, "api_key", None)
-        if key and key != _LOCAL_PLACEHOLDER_KEY:
-            text = text.replace(key, "***")
-        return text[:500]
+        secrets = [key] if key and key != _LOCAL_PLACEHOLDER_KEY else []
+        return redact_secrets(str(exc), secrets)[:500]

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -48,8 +47,8 @@ from typing import Any, Literal
 
 from .. import errors
 from ..errors import BackendError, RecordingError, ReplayMismatchError
+from ..redact import redact_secrets
 from .base import Backend, LLMRequest
-from .openai_backend import KEY_ENV
 
 __all__ = [
     "FORMAT",
@@ -62,24 +61,8 @@ __all__ = [
 
 FORMAT = "memkit-recording"
 FORMAT_VERSION = 1
-REDACTED = "[redacted key]"
-
-#: Text shaped like an API key: ``sk-`` (OpenAI, Anthropic, most proxies) then a long token.
-_KEY_PATTERN = re.compile(r"\bsk-[A-Za-z0-9_\-]{16,}")
 _FIELDS = ("task", "messages", "json_schema", "temperature", "max_tokens")
 _SHOWN_CHARS = 300
-
-
-def redact_secrets(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` with anything that looks like an API key replaced by ``[redacted key]``.
-
-    Replaced: text shaped like a key (``sk-`` and 16 or more token characters),
-    the value of ``OPENAI_API_KEY`` if it is set, and each of ``secrets``.
-    """
-    known = [s for s in (*secrets, os.environ.get(KEY_ENV) or "") if len(s) >= 8]
-    for secret in sorted(known, key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
-    return _KEY_PATTERN.sub(REDACTED, text)
 
 
 def _redacted(value: Any, secrets: Iterable[str]) -> Any:
