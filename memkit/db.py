@@ -241,7 +241,7 @@ class MemoryDB:
         try:
             conn = _connect(f"{uri}?mode=ro", path, timeout)
         except DatabaseError as exc:
-            if "unable to open" not in str(exc) or os.path.exists(f"{path}-wal"):
+            if not ("unable to open" in str(exc) or "read-only" in str(exc)) or os.path.exists(f"{path}-wal"):
                 raise
             # No -wal file, so the main file holds everything, but SQLite cannot
             # create its shared-memory file in a read-only folder: read the file
@@ -693,7 +693,7 @@ class MemoryDB:
         """Problems found in the whole file (every namespace); empty when healthy.
 
         Checks SQLite's own ``integrity_check``, FTS5's check of the index
-        against ``mem_cells``, that the index holds exactly the rows of
+        against ``mem_cells`` (not on a read-only file), that the index holds exactly the rows of
         ``mem_cells``, that each scene's ``cell_count`` is its number of cells,
         and that no cells belong to an exchange not marked done (an exchange's
         cells are stored in the transaction that marks it done, so it has all
@@ -702,7 +702,8 @@ class MemoryDB:
         problems = [f"SQLite integrity_check: {row[0]}" for row in self._query("PRAGMA integrity_check")]
         problems = [problem for problem in problems if problem != "SQLite integrity_check: ok"]
         try:
-            self._query("INSERT INTO mem_cells_fts (mem_cells_fts, rank) VALUES ('integrity-check', 1)")
+            if not self.read_only:  # FTS5 runs its check as a write statement
+                self._query("INSERT INTO mem_cells_fts (mem_cells_fts, rank) VALUES ('integrity-check', 1)")
         except DatabaseError:
             problems.append(
                 "full-text index out of sync with mem_cells (FTS5 integrity-check failed); rebuild it with"
