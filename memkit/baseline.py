@@ -18,9 +18,11 @@ from __future__ import annotations
 import re
 
 from .db import MemoryDB
+from .errors import DatabaseError
+from .evaluation import SearchFunction, distinct_sources
 from .types import Hit
 
-__all__ = ["tutorial_match_expression", "unranked_search"]
+__all__ = ["tutorial_match_expression", "unranked_search", "unranked_sources"]
 
 _WORD = re.compile(r"[A-Za-z0-9]+")
 _COLUMNS = "c.id, c.scene, c.cell_type, c.salience, c.content, c.source_id, c.occurred_at"
@@ -54,3 +56,22 @@ def unranked_search(db: MemoryDB, query: str, limit: int = 6) -> list[Hit]:
         (db.namespace, limit),
     )
     return [Hit(**row, score=0.0, matched=False) for row in rows]
+
+
+def unranked_sources(db: MemoryDB, *, overfetch: int = 3) -> SearchFunction:
+    """:func:`unranked_search` as a search function over source ids (see :mod:`memkit.evaluation`).
+
+    Fetches like :func:`memkit.evaluation.memkit_search`, so the two compare
+    fairly. A query the tutorial's search cannot run finds nothing.
+    """
+    if overfetch < 1:
+        raise ValueError(f"overfetch must be at least 1, got {overfetch!r}")
+
+    def search(query: str, k: int) -> list[str]:
+        try:
+            hits = unranked_search(db, query, limit=k * overfetch)
+        except DatabaseError:
+            return []
+        return distinct_sources(hits, k)
+
+    return search

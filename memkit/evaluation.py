@@ -1,0 +1,168 @@
+"""Measuring retrieval against questions whose evidence is known: recall@k and hit@k.
+
+Each :class:`~memkit.datasets.Question` lists the messages (``evidence``, by
+source id) that hold its answer. A search is scored by how many of them it
+brings back in its first ``k`` results:
+
+- **recall@k**: the share of a question's evidence found in the top ``k``;
+- **hit@k**: 1 if at least one piece of evidence is in the top ``k``, else 0.
+
+Both are averaged over questions, per category (the question's ``kind``)
+and overall, in percent. Any search can be measured, as long as it is a
+function ``(query, k) -> source ids``; :func:`memkit_search` adapts
+:meth:`memkit.MemoryDB.search` to that shape.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from .datasets import Question
+from .types import Hit
+
+if TYPE_CHECKING:
+    from .db import MemoryDB
+
+__all__ = [
+    "DEFAULT_KS",
+    "RetrievalReport",
+    "SearchFunction",
+    "distinct_sources",
+    "evaluate_retrieval",
+    "hit_at_k",
+    "memkit_search",
+    "recall_at_k",
+    "score_retrieval",
+]
+
+#: The cut-offs reported by default.
+DEFAULT_KS: tuple[int, ...] = (1, 5, 10, 20)
+
+#: A search under test: query and how many results -> source ids, best first.
+SearchFunction = Callable[[str, int], Sequence[str]]
+
+
+def _check_k(k: int) -> None:
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"k must be a positive integer, got {k!r}")
+
+
+def recall_at_k(retrieved: Sequence[str], relevant: Collection[str], k: int) -> float:
+    """The share of ``relevant`` found among the first ``k`` of ``retrieved``.
+
+    :raises ValueError: ``k`` below 1, or nothing is relevant (recall is undefined).
+    """
+    _check_k(k)
+    wanted = set(relevant)
+    if not wanted:
+        raise ValueError("relevant is empty: recall is undefined for a question with no evidence")
+    return len(wanted & set(retrieved[:k])) / len(wanted)
+
+
+def hit_at_k(retrieved: Sequence[str], relevant: Collection[str], k: int) -> float:
+    """1.0 if any of ``relevant`` is among the first ``k`` of ``retrieved``, else 0.0."""
+    _check_k(k)
+    return 1.0 if set(relevant) & set(retrieved[:k]) else 0.0
+
+
+@dataclass
+class RetrievalReport:
+    """Mean recall@k and hit@k per category (question kind) and overall (``"all"``), in percent."""
+
+    ks: tuple[int, ...]
+    recall: dict[str, dict[int, float]] = field(default_factory=dict)
+    hit: dict[str, dict[int, float]] = field(default_factory=dict)
+    questions: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def categories(self) -> list[str]:
+        """The categories measured, ``"all"`` last."""
+        return [*sorted(c for c in self.questions if c != "all"), "all"]
+
+    def rows(self) -> list[dict[str, object]]:
+        """One row per category: ``category``, ``questions``, then ``recall@k`` and ``hit@k`` for each k."""
+        table = []
+        for category in self.categories:
+            row: dict[str, object] = {"category": category, "questions": self.questions[category]}
+            row.update({f"recall@{k}": round(self.recall[category][k], 1) for k in self.ks})
+            row.update({f"hit@{k}": round(self.hit[category][k], 1) for k in self.ks})
+            table.append(row)
+        return table
+
+
+def _cutoffs(ks: Sequence[int]) -> tuple[int, ...]:
+    cutoffs = tuple(sorted(set(ks)))
+    if not cutoffs:
+        raise ValueError("ks must name at least one cut-off, such as (1, 5, 10)")
+    for k in cutoffs:
+        _check_k(k)
+    return cutoffs
+
+
+def evaluate_retrieval(
+    questions: Iterable[Question], search: SearchFunction, ks: Sequence[int] = DEFAULT_KS
+) -> RetrievalReport:
+    """Run ``search`` for every question and average recall@k and hit@k (see :func:`score_retrieval`)."""
+    cutoffs = _cutoffs(ks)
+    return score_retrieval(((q, search(q.question, cutoffs[-1])) for q in questions if q.evidence), cutoffs)
+
+
+def score_retrieval(
+    results: Iterable[tuple[Question, Sequence[str]]], ks: Sequence[int] = DEFAULT_KS
+) -> RetrievalReport:
+    """Average recall@k and hit@k over ``(question, retrieved source ids)`` pairs.
+
+    Questions with no evidence are skipped (recall is undefined for them).
+
+    :raises ValueError: no question has evidence, or a ``k`` below 1.
+    """
+    cutoffs = _cutoffs(ks)
+    recall: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+    hit: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for question, found in results:
+        if not question.evidence:
+            continue
+        for category in (str(question.kind), "all"):
+            for k in cutoffs:
+                recall[category][k].append(recall_at_k(found, question.evidence, k))
+                hit[category][k].append(hit_at_k(found, question.evidence, k))
+    if "all" not in recall:
+        raise ValueError("no question has evidence to measure against")
+    report = RetrievalReport(cutoffs)
+    for category, by_k in recall.items():
+        report.questions[category] = len(by_k[cutoffs[0]])
+        report.recall[category] = {k: 100.0 * sum(v) / len(v) for k, v in by_k.items()}
+        report.hit[category] = {k: 100.0 * sum(v) / len(v) for k, v in hit[category].items()}
+    return report
+
+
+def distinct_sources(hits: Iterable[Hit], limit: int) -> list[str]:
+    """The source ids of matching ``hits`` in order, each once, at most ``limit``.
+
+    Cells without a source id, and fallback hits that matched nothing, are skipped.
+    """
+    seen: dict[str, None] = {}
+    for hit in hits:
+        if hit.source_id is not None and hit.matched:
+            seen.setdefault(hit.source_id, None)
+            if len(seen) == limit:
+                break
+    return list(seen)
+
+
+def memkit_search(db: MemoryDB, *, overfetch: int = 3) -> SearchFunction:
+    """:meth:`MemoryDB.search` as a search function over source ids.
+
+    One message can give several cells, so ``overfetch`` times more cells are
+    fetched than messages asked for, and each message counts once, at its best cell.
+    """
+    if overfetch < 1:
+        raise ValueError(f"overfetch must be at least 1, got {overfetch!r}")
+
+    def search(query: str, k: int) -> list[str]:
+        return distinct_sources(db.search(query, limit=k * overfetch), k)
+
+    return search
