@@ -26,9 +26,10 @@ def _code_cells(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
 
 def test_the_course_has_its_numbered_chapters() -> None:
     names = [path.name for path in NOTEBOOKS if path.parent.name == "notebooks"]
-    assert names[:6] == [
+    assert names[:7] == [
         "01-first-look.ipynb",
         "02-memory-database.ipynb",
+        "03-retrieval.ipynb",
         "04-memory-manager.ipynb",
         "05-worker-agent.ipynb",
         "06-chat-box.ipynb",
