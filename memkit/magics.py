@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     import pandas as pd
     from IPython.core.interactiveshell import InteractiveShell
 
+    from .widgets import ChatBox
+
 __all__ = ["USAGE", "MemkitMagics", "Session", "load_ipython_extension"]
 
 #: What ``%memkit help`` prints.
@@ -42,6 +44,7 @@ USAGE = """\
 %memkit backend replay FILE     answer from a recording (no FILE: the course recording)
 %memkit backend record FILE     keep the current backend, recording every call to FILE (--mode a|w)
 %memkit use agent               work on a WorkerAgent, MemoryManager or MemoryDB of the notebook
+%memkit chat                    a chat box with live tables of memory beside it
 %memkit ask MESSAGE             answer with memory, then remember the exchange
 %memkit recall [-k 5] QUERY     what memory recalls for a query (a DataFrame of hits)
 %memkit cells [SCENE]           every memory cell (a DataFrame)
@@ -49,7 +52,7 @@ USAGE = """\
 %memkit calls                   every model call so far (a DataFrame)
 %%remember [--speaker NAME]     (cell magic) store the cell's text as memory"""
 
-_SUBCOMMANDS = ("status", "open", "backend", "use", "ask", "recall", "cells", "scenes", "calls", "help")
+_SUBCOMMANDS = ("status", "open", "backend", "use", "chat", "ask", "recall", "cells", "scenes", "calls", "help")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -208,6 +211,13 @@ class MemkitMagics(Magics):
             raise UsageError(f"there is no variable {name!r} in this notebook")
         self.session.use(namespace[name], name)
         print(self.session.status())
+
+    def _do_chat(self, rest: str) -> ChatBox:
+        from .widgets import ChatBox
+
+        if rest:
+            raise UsageError("%memkit chat takes no arguments; choose memory and backend first with open and backend")
+        return ChatBox(self.session.agent)
 
     def _do_ask(self, rest: str) -> None:
         if not rest:

@@ -190,10 +190,14 @@ def test_use_works_on_the_notebooks_own_agent(capsys: pytest.CaptureFixture[str]
 @pytest.mark.parametrize(
     ("line", "message"),
     [
-        ("frobnicate", "%memkit has no subcommand 'frobnicate'; use one of: status, open, backend, use, ask, recall"),
+        (
+            "frobnicate",
+            "%memkit has no subcommand 'frobnicate'; use one of: status, open, backend, use, chat, ask, recall",
+        ),
         ("recall", "%memkit recall needs a query: %memkit recall kitchen budget"),
         ("recall -k zero budget", "%memkit recall -k needs a positive number"),
         ("ask", "%memkit ask needs a message"),
+        ("chat now", "%memkit chat takes no arguments"),
         ("backend gemini", "%memkit backend: argument kind: invalid choice: 'gemini'"),
         ("backend record", "%memkit backend record needs a file"),
         ("backend replay /nonexistent/lesson.jsonl", "no recording at '/nonexistent/lesson.jsonl'"),
@@ -229,3 +233,15 @@ def test_replay_with_no_file_replays_the_course_lesson(capsys: pytest.CaptureFix
     assert capsys.readouterr().out.splitlines()[-1] == (
         "From memory: A carpenter called Tomas is building the cabinets, and User wants white lacquer fronts."
     )
+
+
+def test_chat_opens_a_chat_box_on_the_same_memory(fresh_memory: MemkitMagics) -> None:
+    from memkit.widgets import ChatBox
+
+    chat = run("chat")
+    assert isinstance(chat, ChatBox)
+    assert (
+        chat.send("I prefer oak cabinets over white lacquer.") == "Noted: you prefer oak cabinets over white lacquer."
+    )
+    assert run("cells")["content"].tolist() == ["User prefers oak cabinets over white lacquer."]
+    chat.close()
