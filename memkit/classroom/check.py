@@ -1,0 +1,33 @@
+"""The checks of the exercises, and the data they practise on: ``from memkit.classroom import check``.
+
+Each check takes the student's functions and returns a
+:class:`~memkit.classroom.feedback.Feedback`, which shows in a notebook as
+"passed" or "not yet" with one friendly line per point checked.
+"""
+
+from __future__ import annotations
+
+from .check_cell_type import new_cell_type
+from .check_debug import DIAGNOSES, QUESTION, debugging_memory, why_not_answered
+from .check_decay import NOW, decay_memory, decay_rule
+from .check_prompt import SAMPLE_UPDATES, consolidation_prompt
+from .check_replay import record_and_replay
+from .check_search import practice_notes, safe_search
+from .feedback import Feedback
+
+__all__ = [
+    "DIAGNOSES",
+    "NOW",
+    "QUESTION",
+    "SAMPLE_UPDATES",
+    "Feedback",
+    "consolidation_prompt",
+    "debugging_memory",
+    "decay_memory",
+    "decay_rule",
+    "new_cell_type",
+    "practice_notes",
+    "record_and_replay",
+    "safe_search",
+    "why_not_answered",
+]
