@@ -46,7 +46,20 @@ from .manager import IngestResult, MemoryManager, UpdateResult
 from .parsing import parse_cells
 from .retrieval import Ranking
 from .transfer import export_jsonl, import_jsonl
-from .types import CELL_TYPES, Cell, Hit, Message, NewCell, ParsedCells, Rejection, Scene, Utterance
+from .types import (
+    CELL_TYPES,
+    Cell,
+    Decision,
+    Hit,
+    Link,
+    Message,
+    NewCell,
+    ParsedCells,
+    Rejection,
+    Revision,
+    Scene,
+    Utterance,
+)
 
 __version__ = "0.1.0"
 
@@ -70,10 +83,12 @@ __all__ = [
     "CourseConversation",
     "DatabaseError",
     "DatasetError",
+    "Decision",
     "Hit",
     "IngestResult",
     "LLMCall",
     "LLMRequest",
+    "Link",
     "MemkitError",
     "MemoryDB",
     "MemoryManager",
@@ -91,6 +106,7 @@ __all__ = [
     "Rejection",
     "ReplayBackend",
     "ReplayMismatchError",
+    "Revision",
     "Scene",
     "SchemaVersionError",
     "ScriptedBackend",

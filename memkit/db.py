@@ -40,7 +40,13 @@ __all__ = ["Clock", "MemoryDB", "utc_now"]
 
 Clock = Callable[[], datetime]
 
-_CELL_COLUMNS = "id, scene, cell_type, salience, content, source_id, occurred_at, created_at, namespace"
+_CELL_COLUMNS = (
+    "id, scene, cell_type, salience, content, source_id, occurred_at, created_at, namespace,"
+    " seen_count, last_seen_at, valid_until, archived_at"
+)
+#: What makes a cell *current*: neither superseded nor archived. Only
+#: :meth:`MemoryDB._cell_filter` and the ``current`` flag of search hits use it.
+_CURRENT = "c.valid_until IS NULL AND c.archived_at IS NULL"
 _MAX_QUERY_TERMS = 64
 
 
@@ -456,25 +462,50 @@ class MemoryDB:
             cursor = conn.execute("DELETE FROM mem_cells WHERE id = ? AND namespace = ?", (cell_id, self.namespace))
         return cursor.rowcount > 0
 
-    def count_cells(self, scene: str | None = None) -> int:
-        """How many cells this namespace holds (in one scene, if given)."""
-        where, params = self._cell_filter(scene=scene)
+    def count_cells(self, scene: str | None = None, *, include_history: bool = False) -> int:
+        """How many current cells this namespace holds (in one scene, if given).
+
+        :param include_history: count superseded and archived cells too.
+        """
+        where, params = self._cell_filter(scene=scene, include_history=include_history)
         return int(self._query(f"SELECT COUNT(*) FROM mem_cells c WHERE {where}", params)[0][0])
 
-    def list_cells(self, scene: str | None = None, *, limit: int | None = None) -> list[Cell]:
-        """Cells of this namespace, oldest first (of one scene, if given)."""
-        where, params = self._cell_filter(scene=scene)
-        sql = f"SELECT {_CELL_COLUMNS} FROM mem_cells c WHERE {where} ORDER BY c.id"
+    def list_cells(
+        self,
+        scene: str | None = None,
+        *,
+        limit: int | None = None,
+        include_history: bool = False,
+        newest_first: bool = False,
+    ) -> list[Cell]:
+        """Current cells of this namespace, oldest first (of one scene, if given).
+
+        :param include_history: list superseded and archived cells too.
+        :param newest_first: the newest cells first.
+        """
+        where, params = self._cell_filter(scene=scene, include_history=include_history)
+        sql = f"SELECT {_CELL_COLUMNS} FROM mem_cells c WHERE {where} ORDER BY c.id{' DESC' if newest_first else ''}"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(int(limit))
         return [Cell(**dict(row)) for row in self._query(sql, params)]
 
     def _cell_filter(
-        self, *, scene: str | None = None, cell_types: Iterable[str] | None = None
+        self,
+        *,
+        scene: str | None = None,
+        cell_types: Iterable[str] | None = None,
+        include_history: bool = False,
     ) -> tuple[str, list[Any]]:
+        """The SQL condition (on alias ``c``) selecting this namespace's cells.
+
+        Every read that shows current memory only goes through here; history
+        (superseded and archived cells) is added by ``include_history``.
+        """
         clauses = ["c.namespace = ?"]
         params: list[Any] = [self.namespace]
+        if not include_history:
+            clauses.append(_CURRENT)
         if scene is not None:
             clauses.append("c.scene = ?")
             params.append(normalise_scene(scene))
@@ -496,20 +527,24 @@ class MemoryDB:
         *,
         scene: str | None = None,
         cell_types: Iterable[str] | None = None,
+        include_history: bool = False,
     ) -> list[Hit]:
-        """Cells relevant to ``query``, best first.
+        """Current cells relevant to ``query``, best first.
 
         Any text is accepted: FTS5 operators and punctuation are treated as
         plain words (see :mod:`memkit.retrieval`). When no cell matches, the
         most salient cells are returned with ``matched=False`` and score 0.
 
+        :param include_history: search superseded and archived cells too; their
+            scores are scaled by ``ranking.history_weight`` and their hits have
+            ``current=False``.
         :raises ValueError: ``limit`` below 1 or an unknown cell type.
         """
         if not isinstance(query, str):
             raise TypeError(f"query must be a string, not {type(query).__name__}")
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise ValueError(f"limit must be a positive integer, got {limit!r}")
-        where, params = self._cell_filter(scene=scene, cell_types=cell_types)
+        where, params = self._cell_filter(scene=scene, cell_types=cell_types, include_history=include_history)
         expression = build_match_expression(clean_text(query), max_terms=_MAX_QUERY_TERMS)
         hits: list[Hit] = []
         if expression is not None:
@@ -517,7 +552,8 @@ class MemoryDB:
         if hits:
             return hits
         rows = self._query(
-            f"SELECT {_CELL_COLUMNS} FROM mem_cells c WHERE {where} ORDER BY c.salience DESC, c.id DESC LIMIT ?",
+            f"SELECT {_CELL_COLUMNS}, {_CURRENT} AS current FROM mem_cells c WHERE {where}"
+            " ORDER BY c.salience DESC, c.id DESC LIMIT ?",
             [*params, limit],
         )
         return [self._hit(row, 0.0, matched=False) for row in rows]
@@ -528,7 +564,7 @@ class MemoryDB:
         rows = self._query(
             f"""
             SELECT {", ".join("c." + col.strip() for col in _CELL_COLUMNS.split(","))},
-                   -bm25(mem_cells_fts, ?, ?) AS relevance
+                   {_CURRENT} AS current, -bm25(mem_cells_fts, ?, ?) AS relevance
             FROM mem_cells_fts JOIN mem_cells c ON c.id = mem_cells_fts.rowid
             WHERE mem_cells_fts MATCH ? AND {where}
             ORDER BY bm25(mem_cells_fts, ?, ?) LIMIT ?
@@ -538,7 +574,8 @@ class MemoryDB:
         now = self.clock()
         scored = [
             (
-                blend_score(row["relevance"], row["salience"], row["occurred_at"] or row["created_at"], now, ranking),
+                blend_score(row["relevance"], row["salience"], row["occurred_at"] or row["created_at"], now, ranking)
+                * (1.0 if row["current"] else ranking.history_weight),
                 row,
             )
             for row in rows
@@ -558,18 +595,14 @@ class MemoryDB:
             occurred_at=row["occurred_at"],
             score=score,
             matched=matched,
+            current=bool(row["current"]),
         )
 
     # -- scenes ------------------------------------------------------------------
 
     def get_scene(self, scene: str) -> Scene | None:
         """The scene with this name in this namespace, or None."""
-        rows = self._query(
-            "SELECT scene, summary, updated_at, cell_count, namespace FROM mem_scenes"
-            " WHERE namespace = ? AND scene = ?",
-            (self.namespace, normalise_scene(scene)),
-        )
-        return Scene(**dict(rows[0])) if rows else None
+        return next(iter(self._scenes("s.scene = ?", [normalise_scene(scene)], include_history=True)), None)
 
     def upsert_scene(self, scene: str, summary: str) -> Scene:
         """Create a scene or replace its summary; return it."""
@@ -589,19 +622,36 @@ class MemoryDB:
         assert found is not None
         return found
 
-    def list_scenes(self) -> list[Scene]:
-        """Every scene of this namespace, the one with the newest cell first."""
+    def list_scenes(self, *, include_history: bool = False) -> list[Scene]:
+        """The scenes of this namespace, the one with the newest cell first.
+
+        A scene whose cells are all superseded or archived is archived itself
+        (its ``archived_at`` is when its last current cell went) and is listed
+        only with ``include_history=True``.
+        """
+        return self._scenes("1", [], include_history=include_history)
+
+    def _scenes(self, condition: str, params: list[Any], *, include_history: bool) -> list[Scene]:
+        current, current_params = self._cell_filter()
         rows = self._query(
-            """
-            SELECT s.scene, s.summary, s.updated_at, s.cell_count, s.namespace,
-                   (SELECT MAX(c.id) FROM mem_cells c
-                    WHERE c.namespace = s.namespace AND c.scene = s.scene) AS last_cell
-            FROM mem_scenes s WHERE s.namespace = ?
-            ORDER BY last_cell IS NULL, last_cell DESC, s.updated_at DESC, s.scene
+            f"""
+            SELECT scene, summary, updated_at, cell_count, namespace,
+                   CASE WHEN cell_count > 0 AND live = 0 THEN gone END AS archived_at
+            FROM (
+                SELECT s.*,
+                       (SELECT COUNT(*) FROM mem_cells c WHERE {current} AND c.scene = s.scene) AS live,
+                       (SELECT MAX(COALESCE(c.archived_at, c.valid_until)) FROM mem_cells c
+                        WHERE c.namespace = s.namespace AND c.scene = s.scene) AS gone,
+                       (SELECT MAX(c.id) FROM mem_cells c
+                        WHERE c.namespace = s.namespace AND c.scene = s.scene) AS last_cell
+                FROM mem_scenes s WHERE s.namespace = ? AND {condition}
+            )
+            WHERE ? OR cell_count = 0 OR live > 0
+            ORDER BY last_cell IS NULL, last_cell DESC, updated_at DESC, scene
             """,
-            (self.namespace,),
+            [*current_params, self.namespace, *params, include_history],
         )
-        return [Scene(*tuple(row)[:5]) for row in rows]
+        return [Scene(**dict(row)) for row in rows]
 
     # -- exchanges (the raw log memory is built from) ----------------------------
 

@@ -3,11 +3,18 @@
 The manager is the only part that writes memory. For each exchange it
 
 1. records the raw exchange (so nothing is lost if a later step fails),
-2. asks the backend to extract cells, parses them robustly,
-3. stores the cells and marks the exchange done in one transaction,
+2. asks the backend to extract cells, showing it a few related stored cells
+   by short number; for each new cell the reply says whether to add it,
+   reinforce a stored one, update or supersede one, or ignore it (one call:
+   the decision is part of extraction), and the reply is parsed robustly,
+3. applies the decisions (see :mod:`memkit.decisions`; a decision it cannot
+   follow becomes an add) and marks the exchange done in one transaction,
 4. consolidates every touched scene *incrementally*: the prompt holds the
-   current summary and the new cells only, so its size does not grow with
-   the scene.
+   current summary, the new cells and the cells retired by this exchange
+   only, so its size does not grow with the scene.
+
+A turn costs at most three model calls (answer, extract, consolidate) and
+none of their prompts grows with the conversation.
 """
 
 from __future__ import annotations
@@ -19,29 +26,41 @@ from datetime import datetime
 from typing import Any
 
 from .db import MemoryDB, to_iso
+from .decisions import Plan, resolve
 from .errors import MemkitError
+from .lifecycle import reinforce, supersede
+from .links import link
 from .llm import Backend, CallLog, choose_backend, invoke
 from .llm.offline.summarise import consolidate as extractive_consolidate
 from .parsing import parse_cells, parse_summaries
-from .prompts import consolidate_request, extract_request
+from .prompts import MAX_CELLS_IN_PROMPT, consolidate_request, extract_request
 from .redact import redact_secrets
-from .types import Cell, NewCell, Rejection, Scene, Utterance, clean_text
+from .types import Cell, Decision, NewCell, Rejection, Revision, Scene, Utterance, clean_text
 
-__all__ = ["MAX_CANDIDATE_SCENES", "IngestResult", "MemoryManager", "UpdateResult"]
+__all__ = ["MAX_CANDIDATE_SCENES", "RECENT_CELLS", "IngestResult", "MemoryManager", "UpdateResult"]
 
 #: How many existing scenes the extraction step is shown (the last active one
 #: plus those whose cells best match the exchange).
 MAX_CANDIDATE_SCENES = 5
+#: How many of the cells shown to extraction are the newest of the last
+#: active scene (the rest are the best matches of the exchange).
+RECENT_CELLS = 3
 
 
 @dataclass(frozen=True)
 class UpdateResult:
-    """What one exchange added to memory."""
+    """What one exchange did to memory.
+
+    ``cells`` are the cells it stored, ``superseded`` the stored cells it
+    replaced, ``revisions`` what was done with each extracted cell.
+    """
 
     exchange_id: int
     cells: tuple[Cell, ...]
     rejected: tuple[Rejection, ...]
     scenes: tuple[str, ...]
+    revisions: tuple[Revision, ...] = ()
+    superseded: tuple[Cell, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -142,28 +161,65 @@ class MemoryManager:
             for u in utterances
         ]
         try:
+            scenes = self.db.list_scenes()
+            related = self._related_cells(utterances, scenes)
             request = extract_request(
-                utterances, self._candidate_scenes(utterances, pending), cell_types=self.db.cell_types
+                utterances,
+                self._candidate_scenes(utterances, scenes, pending),
+                cell_types=self.db.cell_types,
+                related=related,
             )
             parsed = parse_cells(invoke(self.llm, request, self.calls), cell_types=self.db.cell_types)
             new_cells = [replace(c, source_id=source_id, occurred_at=occurred_at) for c in parsed.cells]
+            decisions = parsed.decisions or tuple(Decision() for _ in new_cells)
+            plans = resolve(decisions, related)
             with self.db.transaction():
-                ids = self.db.add_cells(new_cells, exchange_id=exchange_id)
+                revisions = tuple(self._apply(c, plan, exchange_id) for c, plan in zip(new_cells, plans, strict=True))
                 self.db.mark_exchange(exchange_id, "done")
         except MemkitError as exc:
             self.db.mark_exchange(exchange_id, "failed", str(exc))
             raise
-        cells = tuple(cell for cell in (self.db.get_cell(i) for i in ids) if cell is not None)
-        scenes = tuple(dict.fromkeys(cell.scene for cell in cells))
-        if consolidate and cells:
-            self.consolidate({scene: [c for c in new_cells if c.scene == scene] for scene in scenes})
-        return UpdateResult(exchange_id, cells, parsed.rejected, scenes)
+        stored = [r.cell_id for r in revisions if r.action in ("add", "update", "supersede") and r.cell_id]
+        cells = tuple(cell for cell in (self.db.get_cell(i) for i in stored) if cell is not None)
+        replaced = [r.target_id for r in revisions if r.action in ("update", "supersede") and r.target_id]
+        superseded = tuple(cell for cell in (self.db.get_cell(i) for i in replaced) if cell is not None)
+        touched = tuple(dict.fromkeys(cell.scene for cell in cells))
+        if consolidate and (cells or superseded):
+            self.consolidate(_by_scene(cells), _retired(superseded))
+        return UpdateResult(exchange_id, cells, parsed.rejected, touched, revisions, superseded)
+
+    def _apply(self, cell: NewCell, plan: Plan, exchange_id: int) -> Revision:
+        """Carry out one plan inside the caller's transaction."""
+        if plan.action == "ignore":
+            return Revision("ignore", cell.content, None, plan.target_id, None, plan.reason, plan.asked)
+        if plan.action == "reinforce" and plan.target_id is not None:
+            reinforce(self.db, plan.target_id, salience=cell.salience)
+            return Revision("reinforce", cell.content, plan.target_id, plan.target_id, None, plan.reason, plan.asked)
+        (new_id,) = self.db.add_cells([cell], exchange_id=exchange_id)
+        if plan.action in ("update", "supersede") and plan.target_id is not None:
+            supersede(self.db, plan.target_id, new_id, reason=f"{plan.action}: {plan.reason}".rstrip(": "))
+        elif plan.target_id is not None and plan.relation is not None:
+            link(self.db, new_id, plan.target_id, plan.relation, reason=plan.reason)
+        return Revision(plan.action, cell.content, new_id, plan.target_id, plan.relation, plan.reason, plan.asked)
+
+    def _related_cells(self, utterances: Sequence[Utterance], scenes: Sequence[Scene]) -> list[Cell]:
+        """The stored cells extraction is shown: best matches of the exchange and the newest of the last scene."""
+        text = " ".join(u.text for u in utterances)[:2000]
+        matches = [hit.id for hit in self.db.search(text, limit=MAX_CELLS_IN_PROMPT) if hit.matched]
+        recent = (
+            [c.id for c in self.db.list_cells(scenes[0].scene, limit=RECENT_CELLS, newest_first=True)] if scenes else []
+        )
+        head = matches[: MAX_CELLS_IN_PROMPT - len(recent)]
+        ids = list(dict.fromkeys([*head, *recent, *matches]))[:MAX_CELLS_IN_PROMPT]
+        return [cell for cell in (self.db.get_cell(i) for i in ids) if cell is not None]
 
     def _candidate_scenes(
-        self, utterances: Sequence[Utterance], pending: Mapping[str, Sequence[NewCell]] | None = None
+        self,
+        utterances: Sequence[Utterance],
+        scenes: Sequence[Scene],
+        pending: Mapping[str, Sequence[NewCell]] | None = None,
     ) -> list[Scene]:
         """The last active scene, then the scenes whose cells best match the exchange."""
-        scenes = self.db.list_scenes()
         if not scenes:
             return []
         chosen = [scenes[0].scene]
@@ -186,29 +242,38 @@ class MemoryManager:
 
     # -- consolidation ----------------------------------------------------------
 
-    def consolidate(self, new_cells: Mapping[str, Sequence[NewCell]]) -> dict[str, str]:
+    def consolidate(
+        self,
+        new_cells: Mapping[str, Sequence[NewCell]],
+        retired: Mapping[str, Sequence[str]] | None = None,
+    ) -> dict[str, str]:
         """Fold new cells into their scenes' summaries (one model call for all scenes).
+
+        :param retired: scene -> contents of cells that stopped being current,
+            which the summary should stop saying.
 
         Scenes the reply leaves out, or all of them if the backend fails, are
         consolidated extractively by the offline rules, so a summary is never
         lost or left behind its cells.
         """
+        retired = {scene: list(gone) for scene, gone in (retired or {}).items() if gone}
         updates: dict[str, tuple[str, Sequence[NewCell]]] = {}
-        for scene, cells in new_cells.items():
-            if cells:
+        for scene in dict.fromkeys([*new_cells, *retired]):
+            cells = new_cells.get(scene, ())
+            if cells or scene in retired:
                 current = self.db.get_scene(scene)
                 updates[scene] = (current.summary if current else "", cells)
         if not updates:
             return {}
         try:
-            reply = invoke(self.llm, consolidate_request(updates), self.calls)
+            reply = invoke(self.llm, consolidate_request(updates, retired), self.calls)
             summaries = parse_summaries(reply, list(updates))
         except MemkitError:
             summaries = {}
         for scene, (summary, cells) in updates.items():
             if scene not in summaries:
                 summaries[scene] = extractive_consolidate(
-                    summary, [(c.cell_type, c.salience, c.content) for c in cells]
+                    summary, [(c.cell_type, c.salience, c.content) for c in cells], retired.get(scene, ())
                 )
         with self.db.transaction():
             for scene, summary in summaries.items():
@@ -240,6 +305,7 @@ class MemoryManager:
         items = list(messages)
         utterances = [_as_utterance(item) for item in items]
         pending: dict[str, list[NewCell]] = {}
+        pending_retired: dict[str, list[str]] = {}
         rejected: list[Rejection] = []
         total_cells = 0
         scenes: dict[str, None] = {}
@@ -252,17 +318,17 @@ class MemoryManager:
                     exchange_id, [utterance], utterance.source_id, utterance.occurred_at, False, pending
                 )
                 for cell in result.cells:
-                    pending.setdefault(cell.scene, []).append(
-                        NewCell(cell.scene, cell.cell_type, cell.salience, cell.content)
-                    )
+                    pending.setdefault(cell.scene, []).append(_as_new(cell))
                     scenes[cell.scene] = None
+                for scene, gone in _retired(result.superseded).items():
+                    pending_retired.setdefault(scene, []).extend(gone)
                 total_cells += len(result.cells)
                 rejected.extend(result.rejected)
-                if (index + 1) % consolidate_every == 0 and pending:
-                    self.consolidate(pending)
-                    pending = {}
-            if pending:
-                self.consolidate(pending)
+                if (index + 1) % consolidate_every == 0 and (pending or pending_retired):
+                    self.consolidate(pending, pending_retired)
+                    pending, pending_retired = {}, {}
+            if pending or pending_retired:
+                self.consolidate(pending, pending_retired)
         return IngestResult(len(utterances), total_cells, tuple(rejected), tuple(scenes))
 
     def retry_failed(self) -> list[UpdateResult]:
@@ -272,3 +338,21 @@ class MemoryManager:
             for exchange_id, utterances, source_id, occurred_at in self.db.unfinished_exchanges():
                 results.append(self._process(exchange_id, utterances, source_id, occurred_at, True))
         return results
+
+
+def _as_new(cell: Cell) -> NewCell:
+    return NewCell(cell.scene, cell.cell_type, cell.salience, cell.content)
+
+
+def _by_scene(cells: Sequence[Cell]) -> dict[str, list[NewCell]]:
+    grouped: dict[str, list[NewCell]] = {}
+    for cell in cells:
+        grouped.setdefault(cell.scene, []).append(_as_new(cell))
+    return grouped
+
+
+def _retired(cells: Sequence[Cell]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for cell in cells:
+        grouped.setdefault(cell.scene, []).append(cell.content)
+    return grouped

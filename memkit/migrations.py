@@ -160,6 +160,109 @@ def m004_exchanges(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE mem_cells ADD COLUMN exchange_id INTEGER REFERENCES mem_exchanges(id)")
 
 
+@_migration
+def m005_cell_lifecycle(conn: sqlite3.Connection) -> None:
+    """Cells that evolve: restated, superseded or archived, never deleted by memkit.
+
+    - ``seen_count`` and ``last_seen_at``: how often a cell was stated and when
+      it was last stated again (``NULL`` while it was said only once);
+    - ``valid_until``: when a newer cell superseded it;
+    - ``archived_at``: when it decayed below the forgetting threshold.
+
+    SQLite cannot make an existing key ``AUTOINCREMENT``, so ``mem_cells`` is
+    rebuilt (rows, ids, index and triggers as they were): from now on an id is
+    never given to a second cell, because history and links name cells by id.
+    """
+    conn.execute(
+        """
+        CREATE TABLE mem_cells_next (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            namespace TEXT NOT NULL DEFAULT 'default',
+            scene TEXT NOT NULL,
+            cell_type TEXT NOT NULL,
+            salience REAL NOT NULL CHECK (salience >= 0 AND salience <= 1),
+            content TEXT NOT NULL,
+            source_id TEXT,
+            occurred_at TEXT,
+            created_at TEXT NOT NULL,
+            exchange_id INTEGER REFERENCES mem_exchanges(id),
+            seen_count INTEGER NOT NULL DEFAULT 1 CHECK (seen_count >= 1),
+            last_seen_at TEXT,
+            valid_until TEXT,
+            archived_at TEXT
+        )
+        """
+    )
+    columns = "id, namespace, scene, cell_type, salience, content, source_id, occurred_at, created_at, exchange_id"
+    conn.execute(f"INSERT INTO mem_cells_next ({columns}) SELECT {columns} FROM mem_cells")
+    conn.execute("DROP TABLE mem_cells")  # drops its index and triggers too
+    conn.execute("ALTER TABLE mem_cells_next RENAME TO mem_cells")
+    conn.execute("CREATE INDEX mem_cells_namespace_scene ON mem_cells (namespace, scene)")
+    _execute_script(
+        conn,
+        """
+        CREATE TRIGGER mem_cells_fts_insert AFTER INSERT ON mem_cells BEGIN
+            INSERT INTO mem_cells_fts (rowid, content, scene)
+            VALUES (new.id, new.content, new.scene);
+        END;
+        CREATE TRIGGER mem_cells_fts_delete AFTER DELETE ON mem_cells BEGIN
+            INSERT INTO mem_cells_fts (mem_cells_fts, rowid, content, scene)
+            VALUES ('delete', old.id, old.content, old.scene);
+        END;
+        CREATE TRIGGER mem_cells_fts_update AFTER UPDATE OF content, scene ON mem_cells BEGIN
+            INSERT INTO mem_cells_fts (mem_cells_fts, rowid, content, scene)
+            VALUES ('delete', old.id, old.content, old.scene);
+            INSERT INTO mem_cells_fts (rowid, content, scene)
+            VALUES (new.id, new.content, new.scene);
+        END;
+        CREATE TRIGGER mem_cells_count_insert AFTER INSERT ON mem_cells BEGIN
+            INSERT INTO mem_scenes (namespace, scene, summary, updated_at, cell_count)
+            VALUES (new.namespace, new.scene, '', new.created_at, 1)
+            ON CONFLICT (namespace, scene) DO UPDATE SET cell_count = cell_count + 1;
+        END;
+        CREATE TRIGGER mem_cells_count_delete AFTER DELETE ON mem_cells BEGIN
+            UPDATE mem_scenes SET cell_count = cell_count - 1
+            WHERE namespace = old.namespace AND scene = old.scene;
+        END;
+        CREATE TRIGGER mem_cells_count_move AFTER UPDATE OF scene, namespace ON mem_cells
+        WHEN old.scene IS NOT new.scene OR old.namespace IS NOT new.namespace BEGIN
+            UPDATE mem_scenes SET cell_count = cell_count - 1
+            WHERE namespace = old.namespace AND scene = old.scene;
+            INSERT INTO mem_scenes (namespace, scene, summary, updated_at, cell_count)
+            VALUES (new.namespace, new.scene, '', new.created_at, 1)
+            ON CONFLICT (namespace, scene) DO UPDATE SET cell_count = cell_count + 1;
+        END;
+        """,
+    )
+    conn.execute("INSERT INTO mem_cells_fts (mem_cells_fts) VALUES ('rebuild')")
+
+
+@_migration
+def m006_links(conn: sqlite3.Connection) -> None:
+    """Links between cells: ``source`` *kind* ``target``.
+
+    Kinds are checked by memkit (like cell types), not by the schema. A
+    cell that has links cannot be deleted until they are removed, so a link
+    never points at nothing.
+    """
+    conn.execute(
+        """
+        CREATE TABLE mem_links (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            namespace TEXT NOT NULL DEFAULT 'default',
+            source INTEGER NOT NULL REFERENCES mem_cells(id),
+            target INTEGER NOT NULL REFERENCES mem_cells(id),
+            kind TEXT NOT NULL,
+            reason TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            CHECK (source != target),
+            UNIQUE (source, target, kind)
+        )
+        """
+    )
+    conn.execute("CREATE INDEX mem_links_target ON mem_links (target)")
+
+
 def _execute_script(conn: sqlite3.Connection, script: str) -> None:
     """Run several statements inside the current transaction.
 

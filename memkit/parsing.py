@@ -15,9 +15,28 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from .types import CELL_TYPES, DEFAULT_SCENE, NewCell, ParsedCells, Rejection, clean_text, normalise_scene
+from .types import (
+    ACTIONS,
+    CELL_TYPES,
+    DEFAULT_SCENE,
+    LINK_KINDS,
+    Decision,
+    NewCell,
+    ParsedCells,
+    Rejection,
+    clean_text,
+    normalise_scene,
+)
 
-__all__ = ["CELL_TYPE_SYNONYMS", "MAX_SUMMARY_CHARS", "find_json", "parse_cells", "parse_summaries"]
+__all__ = [
+    "ACTION_SYNONYMS",
+    "CELL_TYPE_SYNONYMS",
+    "MAX_SUMMARY_CHARS",
+    "find_json",
+    "parse_cells",
+    "parse_decision",
+    "parse_summaries",
+]
 
 #: Words models use for a cell type, mapped to memkit's own.
 CELL_TYPE_SYNONYMS: dict[str, str] = {
@@ -63,6 +82,39 @@ CELL_TYPE_SYNONYMS: dict[str, str] = {
     "threat": "risk",
 }
 
+#: Words models use for an action on an existing cell, mapped to memkit's own.
+ACTION_SYNONYMS: dict[str, str] = {
+    "new": "add",
+    "create": "add",
+    "insert": "add",
+    "store": "add",
+    "keep": "add",
+    "duplicate": "reinforce",
+    "repeat": "reinforce",
+    "same": "reinforce",
+    "merge": "reinforce",
+    "confirm": "reinforce",
+    "strengthen": "reinforce",
+    "modify": "update",
+    "change": "update",
+    "edit": "update",
+    "revise": "update",
+    "correct": "update",
+    "replace": "update",
+    "contradict": "supersede",
+    "invalidate": "supersede",
+    "cancel": "supersede",
+    "delete": "supersede",
+    "remove": "supersede",
+    "retire": "supersede",
+    "end": "supersede",
+    "none": "ignore",
+    "noop": "ignore",
+    "no-op": "ignore",
+    "skip": "ignore",
+    "nothing": "ignore",
+}
+
 _WORD_SALIENCE = {
     "critical": 0.95,
     "very high": 0.9,
@@ -80,10 +132,17 @@ _CONTENT_KEYS = ("content", "text", "memory", "statement", "fact", "value")
 _TYPE_KEYS = ("cell_type", "type", "kind", "category")
 _SALIENCE_KEYS = ("salience", "importance", "score", "priority", "weight")
 _SCENE_KEYS = ("scene", "topic", "subject", "theme")
+_ACTION_KEYS = ("action", "decision", "operation", "op", "event")
+_TARGET_KEYS = ("target", "target_id", "target_cell", "cell_id", "existing", "ref")
+_RELATION_KEYS = ("relation", "link", "link_kind")
+_REASON_KEYS = ("reason", "why", "rationale", "because")
+_TARGET_TEXT = re.compile(r"^\s*(?:cell\s*|no\.?\s*|number\s*)?[#\[(]?\s*(\d{1,6})\s*[\])]?\s*$", re.IGNORECASE)
 _FENCE = re.compile(r"```[a-zA-Z0-9_-]*")
 #: Where a JSON value may start, only the first this many brackets are tried.
 _MAX_JSON_STARTS = 32
 _MAX_LITERAL_CHARS = 100_000
+#: A decision's reason from a model is cut to this length.
+MAX_REASON_CHARS = 300
 #: A scene summary from a model is cut to this length (the prompt asks for under 100 words).
 MAX_SUMMARY_CHARS = 4000
 
@@ -211,6 +270,56 @@ def _items(value: Any) -> list[Any] | None:
     return None
 
 
+def _target(value: Any) -> tuple[int | None, str | None]:
+    """A short cell number and, when the value was unusable, why."""
+    if value is None or value == "" or (isinstance(value, str) and value.strip().lower() in ("null", "none")):
+        return None, None
+    if isinstance(value, bool):
+        return None, f"unreadable target {value!r}"
+    if isinstance(value, int):
+        return value, None
+    if isinstance(value, float) and value.is_integer():
+        return int(value), None
+    if isinstance(value, str):
+        match = _TARGET_TEXT.match(value)
+        if match:
+            return int(match.group(1)), None
+    return None, f"unreadable target {value!r:.40}"
+
+
+def parse_decision(item: dict[str, Any]) -> Decision:
+    """The decision a reply item states for its cell (``add`` when it states none).
+
+    Never raises: an unknown action is kept as written (memkit then stores
+    the cell as new and says why), an unreadable target becomes None and an
+    unknown relation is dropped, each noted in the reason.
+    """
+    problems: list[str] = []
+    raw_action = _first(item, _ACTION_KEYS)
+    if raw_action is None:
+        action = "add"
+    elif isinstance(raw_action, str):
+        word = raw_action.strip().lower().replace("_", "-")
+        action = word if word in ACTIONS else ACTION_SYNONYMS.get(word, word)
+    else:
+        action = f"{raw_action!r:.40}"
+    target, problem = _target(_first(item, _TARGET_KEYS))
+    if problem:
+        problems.append(problem)
+    relation: str | None = None
+    raw_relation = _first(item, _RELATION_KEYS)
+    if raw_relation is not None:
+        word = str(raw_relation).strip().lower().replace("_", "-").replace(" ", "-")
+        if word in LINK_KINDS and word != "replaces":
+            relation = word
+        else:
+            problems.append(f"unknown relation {raw_relation!r:.40}")
+    reason = _first(item, _REASON_KEYS)
+    parts = [_cut(" ".join(clean_text(reason).split()), MAX_REASON_CHARS)] if isinstance(reason, str) else []
+    parts = [part for part in parts if part]
+    return Decision(action, target, relation, "; ".join(parts + problems))
+
+
 def parse_cells(
     raw: str,
     *,
@@ -233,6 +342,7 @@ def parse_cells(
     if items is None:
         return ParsedCells((), (Rejection(value, 'the JSON was neither a list of cells nor {"cells": [...]}'),))
     cells: list[NewCell] = []
+    decisions: list[Decision] = []
     rejected: list[Rejection] = []
     for item in items:
         if not isinstance(item, dict):
@@ -259,7 +369,8 @@ def parse_cells(
                 content=text,
             )
         )
-    return ParsedCells(tuple(cells), tuple(rejected))
+        decisions.append(parse_decision(item))
+    return ParsedCells(tuple(cells), tuple(rejected), tuple(decisions))
 
 
 def parse_summaries(raw: str, scenes: Sequence[str]) -> dict[str, str]:

@@ -258,6 +258,8 @@ class Ranking:
     half_life_days: float = 30.0
     #: How many bm25 candidates to re-rank per requested hit.
     pool_factor: int = 4
+    #: Score factor of superseded and archived cells, when history is searched.
+    history_weight: float = 0.5
 
 
 def query_terms(text: str) -> list[str]:

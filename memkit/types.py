@@ -12,14 +12,19 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 __all__ = [
+    "ACTIONS",
     "CELL_TYPES",
     "DEFAULT_SCENE",
+    "LINK_KINDS",
     "Cell",
+    "Decision",
     "Hit",
+    "Link",
     "Message",
     "NewCell",
     "ParsedCells",
     "Rejection",
+    "Revision",
     "Scene",
     "Utterance",
     "clean_text",
@@ -29,6 +34,14 @@ __all__ = [
 
 #: The six kinds of memory cell.
 CELL_TYPES: tuple[str, ...] = ("fact", "plan", "preference", "decision", "task", "risk")
+
+#: What memory can do with a newly extracted cell (see :class:`Decision`).
+ACTIONS: tuple[str, ...] = ("add", "reinforce", "update", "supersede", "ignore")
+
+#: How two cells can be linked: ``source`` *kind* ``target``. ``cause``: the
+#: source is a cause of the target; ``follows-from``: the source follows from
+#: the target; ``replaces``: the source superseded the target.
+LINK_KINDS: tuple[str, ...] = ("same-subject", "cause", "follows-from", "replaces")
 
 #: The scene used when nothing better is known.
 DEFAULT_SCENE = "general"
@@ -92,7 +105,13 @@ class NewCell:
 
 @dataclass(frozen=True)
 class Cell:
-    """A stored memory cell."""
+    """A stored memory cell.
+
+    ``seen_count`` counts how often it was stated (``last_seen_at`` is the
+    last restatement, None while it was said once). A superseded cell has a
+    ``valid_until``; a cell that decayed has an ``archived_at``. Both are kept
+    and hidden from default reads (see :meth:`memkit.MemoryDB.search`).
+    """
 
     id: int
     scene: str
@@ -103,17 +122,33 @@ class Cell:
     occurred_at: str | None
     created_at: str
     namespace: str
+    seen_count: int = 1
+    last_seen_at: str | None = None
+    valid_until: str | None = None
+    archived_at: str | None = None
+
+    @property
+    def status(self) -> str:
+        """``"current"``, ``"superseded"`` or ``"archived"``."""
+        if self.archived_at is not None:
+            return "archived"
+        return "superseded" if self.valid_until is not None else "current"
 
 
 @dataclass(frozen=True)
 class Scene:
-    """A scene: a group of related cells and its consolidated summary."""
+    """A scene: a group of related cells and its consolidated summary.
+
+    ``cell_count`` counts every cell stored in the scene, history included.
+    ``archived_at`` is set when none of its cells is current any more.
+    """
 
     scene: str
     summary: str
     updated_at: str
     cell_count: int
     namespace: str
+    archived_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,7 +156,8 @@ class Hit:
     """One search result, best first in a list.
 
     ``matched`` is False for the salience fallback, used when no cell
-    shares a word with the query.
+    shares a word with the query. ``current`` is False for a superseded or
+    archived cell (found only when history is asked for).
     """
 
     id: int
@@ -133,6 +169,7 @@ class Hit:
     occurred_at: str | None
     score: float
     matched: bool = True
+    current: bool = True
 
 
 Role = Literal["system", "user", "assistant"]
@@ -169,8 +206,65 @@ class Rejection:
 
 
 @dataclass(frozen=True)
+class Decision:
+    """What the extraction step said to do with one new cell.
+
+    :param action: one of :data:`ACTIONS`.
+    :param target: the short number (1, 2, ...) of the existing cell it acts
+        on, as listed in the extraction prompt; for ``add``, an optional
+        related cell.
+    :param relation: for ``add`` with a target, the link kind to make.
+    :param reason: the model's words, or why the parser changed the decision.
+    """
+
+    action: str = "add"
+    target: int | None = None
+    relation: str | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class ParsedCells:
-    """What the cell parser made of a model reply."""
+    """What the cell parser made of a model reply.
+
+    ``decisions[i]`` is the decision for ``cells[i]``.
+    """
 
     cells: tuple[NewCell, ...] = ()
     rejected: tuple[Rejection, ...] = field(default_factory=tuple)
+    decisions: tuple[Decision, ...] = ()
+
+
+@dataclass(frozen=True)
+class Link:
+    """A stored link: ``source`` *kind* ``target`` (see :data:`LINK_KINDS`)."""
+
+    id: int
+    source: int
+    target: int
+    kind: str
+    reason: str
+    created_at: str
+    namespace: str
+
+
+@dataclass(frozen=True)
+class Revision:
+    """What memory did with one extracted cell.
+
+    :param action: what was done (one of :data:`ACTIONS`).
+    :param content: the extracted cell's content.
+    :param cell_id: the cell stored (add, update, supersede) or reinforced.
+    :param target_id: the existing cell acted on, or linked to by an add.
+    :param relation: the link kind made by an add.
+    :param reason: why: the model's reason, or memkit's when it did not follow the model.
+    :param asked: what the model asked (``"update 9"``) when memkit did something else.
+    """
+
+    action: str
+    content: str
+    cell_id: int | None
+    target_id: int | None = None
+    relation: str | None = None
+    reason: str = ""
+    asked: str | None = None

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
 from memkit import (
     BackendError,
+    Cell,
     MemoryDB,
     MemoryManager,
     ScriptedBackend,
     Utterance,
+    WorkerAgent,
 )
+from memkit.links import list_links
 from memkit.llm import estimate_tokens
+from tests.conftest import FixedClock
 
 
 def cells_reply(*cells: tuple[str, str, float, str]) -> str:
@@ -132,3 +137,161 @@ def test_ingest_rejects_bad_messages(db: MemoryDB) -> None:
         MemoryManager(db).ingest([{"speaker": "A"}], progress=False)
     with pytest.raises(TypeError, match="must be an Utterance"):
         MemoryManager(db).ingest([42], progress=False)
+
+
+# -- memory that evolves: one decision per extracted cell, folded into extraction --------------
+
+
+def decided(content: str, action: str | None = None, target: object = None, **extra: object) -> dict[str, object]:
+    item: dict[str, object] = {"scene": "life", "cell_type": "fact", "salience": 0.6, "content": content}
+    if action is not None:
+        item.update(action=action, target=target)
+    item.update(extra)
+    return item
+
+
+def reply(*items: dict[str, object]) -> str:
+    return json.dumps({"cells": list(items)})
+
+
+def test_saying_the_same_thing_twice_gives_one_cell_with_a_higher_count(db: MemoryDB, clock: FixedClock) -> None:
+    manager = MemoryManager(db)
+    manager.update("I prefer oak cabinets over white lacquer.", "Oak it is.")
+    clock.advance(days=3)
+    result = manager.update("I prefer oak cabinets over white lacquer.", "Noted.")
+    assert result.cells == ()
+    assert [(r.action, r.target_id, r.reason) for r in result.revisions] == [("reinforce", 1, "repeats cell 1")]
+    assert db.list_cells(include_history=True) == [
+        Cell(
+            1,
+            "oak-cabinets",
+            "preference",
+            0.6,
+            "User prefers oak cabinets over white lacquer.",
+            None,
+            None,
+            "2026-01-05T09:00:00+00:00",
+            "default",
+            seen_count=2,
+            last_seen_at="2026-01-08T09:00:00+00:00",
+        )
+    ]
+    assert [c.task for c in manager.calls.calls] == ["extract", "consolidate", "extract"]  # nothing new to fold in
+
+
+def test_an_update_supersedes_exactly_the_old_cell_and_search_returns_the_new_one_first(db: MemoryDB) -> None:
+    manager = MemoryManager(db)
+    for text in (
+        "I live in Lisbon with my partner.",
+        "I work as a nurse at the Lisbon children's hospital.",
+        "I prefer coffee in the morning.",
+    ):
+        manager.update(text, "Noted.")
+    before = {c.id: c for c in db.list_cells()}
+    result = manager.update("I moved from Lisbon to Berlin in March.", "Noted.")
+    (new,) = result.cells
+    assert [c.id for c in result.superseded] == [1]
+    after = {c.id: c for c in db.list_cells(include_history=True)}
+    assert after[1] == replace(before[1], valid_until="2026-01-05T09:00:00+00:00")
+    assert {i: c for i, c in after.items() if i not in (1, new.id)} == {i: c for i, c in before.items() if i != 1}
+    assert db.search("Lisbon")[0].id == new.id
+    history = [(h.id, h.current) for h in db.search("Lisbon", include_history=True)]
+    assert history[0] == (new.id, True) and (1, False) in history
+    assert [(link.source, link.kind, link.target) for link in list_links(db)] == [(new.id, "replaces", 1)]
+    summary = db.get_scene(new.scene).summary  # type: ignore[union-attr]
+    assert "User lives in Lisbon" not in summary and "moved from Lisbon to Berlin" in summary
+
+
+def test_the_model_refers_to_cells_by_short_numbers(db: MemoryDB, scripted: ScriptedBackend) -> None:
+    for i in range(40):  # push database ids well past the short numbers
+        db.add_cell(scene="filler", cell_type="fact", salience=0.1, content=f"Filler note {i}.")
+    coffee = db.add_cell(scene="food", cell_type="preference", salience=0.6, content="Ana prefers coffee.")
+    porto = db.add_cell(scene="travel", cell_type="plan", salience=0.7, content="Ana plans a trip to Porto.")
+    scripted.enqueue(
+        reply(
+            decided("Ana drinks green tea now.", "update", 1, reason="switched"),
+            decided("The Porto trip is off.", "supersede", 2),
+        ),
+        json.dumps({"summaries": []}),
+    )
+    result = MemoryManager(db, scripted).update("I drink green tea now, not coffee. Also, Porto is off.", "Noted.")
+    prompt = scripted.history[0].messages[1].content
+    assert (
+        "1. [preference, food] Ana prefers coffee." in prompt
+        and "2. [plan, travel] Ana plans a trip to Porto." in prompt
+    )
+    assert str(coffee) not in prompt and str(porto) not in prompt
+    assert [(r.action, r.target_id) for r in result.revisions] == [("update", coffee), ("supersede", porto)]
+    assert [c.id for c in result.superseded] == [coffee, porto]
+    retired = scripted.history[1].messages[1].content
+    assert "<retired_cells>\n- Ana prefers coffee.\n</retired_cells>" in retired
+
+
+def test_malformed_model_decisions_lose_nothing(db: MemoryDB, scripted: ScriptedBackend) -> None:
+    kept = db.add_cell(scene="life", cell_type="fact", salience=0.6, content="Ana lives in Lisbon.")
+    before = db.list_cells(include_history=True)
+    scripted.enqueue(
+        reply(
+            decided("Ana lives in Berlin.", "update", 9),
+            decided("Ana has a cat.", "fuse", 1),
+            decided("Ana has a dog.", "supersede", "the Lisbon one"),
+            decided("Ana likes jazz.", "update"),
+            decided("Ana likes tea.", "ignore"),
+            decided("Ana sings.", ["add"], 1),
+            decided("Ana paints.", "add", 5, relation="cause"),
+        ),
+        "not json at all",
+    )
+    result = MemoryManager(db, scripted).update("...", "...")
+    assert [c.content for c in result.cells] == [
+        "Ana lives in Berlin.",
+        "Ana has a cat.",
+        "Ana has a dog.",
+        "Ana likes jazz.",
+        "Ana likes tea.",
+        "Ana sings.",
+        "Ana paints.",
+    ]
+    assert [(r.action, r.target_id, r.asked, r.reason) for r in result.revisions] == [
+        ("add", None, "update 9", "update names cell 9, but only cells 1-1 were shown; stored as a new cell"),
+        ("add", None, "fuse 1", "unknown action 'fuse'; stored as a new cell"),
+        ("add", None, "supersede", "supersede names no cell; stored as a new cell"),
+        ("add", None, "update", "update names no cell; stored as a new cell"),
+        ("add", None, "ignore", "ignore names no cell; stored as a new cell"),
+        ("add", None, "['add'] 1", "unknown action \"['add']\"; stored as a new cell"),
+        ("add", None, None, "link to cell 5 dropped: it was not shown"),
+    ]
+    assert db.list_cells(include_history=True)[:1] == before  # the stored cell is untouched
+    assert db.get_cell(kept).status == "current"  # type: ignore[union-attr]
+    assert list_links(db) == []
+    assert db.unfinished_exchanges() == []
+
+
+def test_a_turn_costs_three_calls_and_its_prompts_do_not_grow(db: MemoryDB) -> None:
+    topics = [
+        "I prefer coffee in the morning.",
+        "The kitchen budget is {n},000 euros.",
+        "We are planning a trip to Porto in May.",
+        "My sister plays the cello in an orchestra.",
+        "I need to renew my passport before the trip.",
+        "The thesis chapter on coral reefs is due on Friday.",
+        "I switched to green tea in the mornings.",
+        "The marathon training plan has {n} long runs.",
+    ]
+    agent = WorkerAgent(db, MemoryManager(db))
+    per_turn: list[list[tuple[str, int]]] = []
+    for turn in range(120):
+        seen = len(agent.calls)
+        agent.answer(topics[turn % len(topics)].format(n=10 + turn))
+        per_turn.append([(c.task, c.prompt_tokens) for c in agent.calls[seen:]])
+    assert all(len(calls) <= 3 for calls in per_turn)
+    assert {tuple(task for task, _ in calls) for calls in per_turn} <= {
+        ("answer", "extract", "consolidate"),
+        ("answer", "extract"),
+    }
+    for task in ("answer", "extract", "consolidate"):
+        sizes = [tokens for calls in per_turn for t, tokens in calls if t == task]
+        third = len(sizes) // 3
+        middle, late = sizes[third : 2 * third], sizes[2 * third :]
+        assert max(late) <= max(middle), (task, max(middle), max(late))  # no growth once memory has filled
+    assert db.count_cells() < 24 < db.count_cells(include_history=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from memkit import MemoryDB, SchemaVersionError
+from memkit import Cell, MemoryDB, SchemaVersionError
 from memkit.migrations import MIGRATIONS, MIGRATIONS_TABLE, applied_migrations, migrate
 
 NAMES = [name for name, _ in MIGRATIONS]
@@ -52,12 +52,16 @@ def test_schema_tables_and_triggers() -> None:
         "mem_cells_count_move",
         "mem_exchanges",
         "mem_exchanges_status",
+        "mem_links",
+        "mem_links_target",
+        "sqlite_sequence",
     }
     assert "content='mem_cells'" in found["mem_cells_fts"]
     assert "tokenize='porter unicode61 remove_diacritics 2'" in found["mem_cells_fts"]
     assert found["mem_cells_fts_update"].startswith(
         "CREATE TRIGGER mem_cells_fts_update AFTER UPDATE OF content, scene ON mem_cells"
     )
+    assert found["mem_cells"].startswith('CREATE TABLE "mem_cells" ( id INTEGER PRIMARY KEY AUTOINCREMENT,')
     columns = [row[1] for row in conn.execute("PRAGMA table_info(mem_cells)")]
     assert columns == [
         "id",
@@ -70,6 +74,10 @@ def test_schema_tables_and_triggers() -> None:
         "occurred_at",
         "created_at",
         "exchange_id",
+        "seen_count",
+        "last_seen_at",
+        "valid_until",
+        "archived_at",
     ]
     assert [row[1] for row in conn.execute("PRAGMA table_info(mem_scenes)")] == [
         "namespace",
@@ -104,9 +112,16 @@ def test_upgrade_from_every_earlier_schema_keeps_data_and_indexes_it(tmp_path: P
     conn.close()
     with MemoryDB(path) as db:
         assert [h.content for h in db.search("tomato")] == ["The tomatoes need staking."]
+        assert db.get_cell(1) == Cell(
+            1, "garden", "fact", 0.6, "The tomatoes need staking.", None, None, "2025-01-01T00:00:00+00:00", "default"
+        )
         scene = db.get_scene("garden")
-        assert (scene.summary, scene.cell_count) == ("Tomatoes.", 1)  # type: ignore[union-attr]
+        assert (scene.summary, scene.cell_count, scene.archived_at) == ("Tomatoes.", 1, None)  # type: ignore[union-attr]
         assert db.check_integrity() == []
+        # ids are never given twice, also to cells stored before the upgrade
+        second = db.add_cell(scene="garden", cell_type="fact", salience=0.5, content="Water at dawn.")
+        db.delete_cell(second)
+        assert db.add_cell(scene="garden", cell_type="fact", salience=0.5, content="Water at dusk.") == second + 1
     assert applied_migrations(sqlite3.connect(path)) == NAMES
 
 

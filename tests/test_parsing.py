@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from memkit import NewCell, ParsedCells, Rejection, parse_cells
 from memkit.parsing import parse_summaries
+from memkit.types import Decision
 
 CELL = {"scene": "Kitchen", "cell_type": "fact", "salience": 0.8, "content": "Budget is 15,000 euros."}
 EXPECTED = NewCell("kitchen", "fact", 0.8, "Budget is 15,000 euros.")
@@ -30,7 +31,7 @@ EXPECTED = NewCell("kitchen", "fact", 0.8, "Budget is 15,000 euros.")
     ],
 )
 def test_accepts_the_shapes_models_return(raw: str) -> None:
-    assert parse_cells(raw) == ParsedCells((EXPECTED,), ())
+    assert parse_cells(raw) == ParsedCells((EXPECTED,), (), (Decision("add"),))
 
 
 @pytest.mark.parametrize(

@@ -29,10 +29,12 @@ class OfflineEngine:
         data = request.data
         try:
             if request.task == "extract":
-                return extract_cells(data["utterances"], data.get("scenes", ()), data.get("cell_types"))
+                return extract_cells(
+                    data["utterances"], data.get("scenes", ()), data.get("cell_types"), data.get("cells", ())
+                )
             if request.task == "consolidate":
                 summaries = [
-                    {"scene": scene, "summary": consolidate(entry["summary"], entry["cells"])}
+                    {"scene": scene, "summary": consolidate(entry["summary"], entry["cells"], entry.get("retired", ()))}
                     for scene, entry in data["scenes"].items()
                 ]
                 return json.dumps({"summaries": summaries}, ensure_ascii=False)

@@ -7,7 +7,9 @@ holds. Its content is the
 sentence without conversational openers, with I/me/my replaced by the
 speaker's name; its type and salience come from
 :mod:`memkit.llm.offline.classify`; all cells of one exchange share the
-scene :mod:`memkit.llm.offline.scenes` picks.
+scene :mod:`memkit.llm.offline.scenes` picks. Whether each one repeats,
+changes or relates to a stored cell the request lists is decided by
+:mod:`memkit.llm.offline.revise`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .classify import classify, salience_of
+from .revise import Listed, decide
 from .scenes import choose_scene
 from .summarise import near_duplicate
 from .text import rewrite_person, split_sentences, stem, strip_fillers, terms
@@ -88,9 +91,11 @@ def _finish(text: str) -> str:
 def _candidates(utterances: Sequence[tuple[str, str]], known: Sequence[str] = ()) -> list[tuple[str, str]]:
     """(speaker, sentence) pairs worth remembering, in conversation order.
 
-    ``known`` holds sentences memory already has (scene summaries): an
-    assistant sentence restating one of them is recall, not news.
+    ``known`` holds sentences memory already has (scene summaries, listed
+    cells): an assistant sentence restating or quoting one of them is
+    recall, not news.
     """
+    known_stems = [stems for stems in ({stem(w) for w in terms(fact)} for fact in known) if len(stems) >= 2]
     user_stems: set[str] = set()
     found: list[tuple[str, str]] = []
     for speaker, text in utterances:
@@ -107,6 +112,7 @@ def _candidates(utterances: Sequence[tuple[str, str]], known: Sequence[str] = ()
                 or len(stems & user_stems) >= _ECHO_SHARE * len(stems)
                 or sentence.split()[0].lower() in _CONTEXT_BOUND
                 or any(near_duplicate(sentence, fact) for fact in known)
+                or any(fact <= stems for fact in known_stems)
             ):
                 continue
             if not is_assistant:
@@ -119,9 +125,16 @@ def extract_cells(
     utterances: Sequence[tuple[str, str]],
     scenes: Sequence[tuple[str, str]],
     cell_types: Sequence[str] | None = None,
+    listed: Sequence[Listed] = (),
 ) -> str:
-    """The extraction reply, as JSON text: ``{"cells": [...]}``."""
+    """The extraction reply, as JSON text: ``{"cells": [...]}``.
+
+    :param listed: stored cells shown by number, (number, cell_type, scene,
+        content); a cell that acts on one carries ``action``, ``target``,
+        ``reason`` (and ``relation``); a plain add carries none of them.
+    """
     known = [sentence for _, summary in scenes for sentence in split_sentences(summary)]
+    known += [content for *_, content in listed]
     candidates = _candidates(utterances, known)
     if not candidates:
         return json.dumps({"cells": []})
@@ -132,9 +145,9 @@ def extract_cells(
     for order, (speaker, sentence) in enumerate(candidates):
         content = _finish(rewrite_person(strip_fillers(sentence), speaker.strip() or "User"))
         kind = classify(sentence, list(cell_types) if cell_types else None).cell_type
-        cells.append(
-            (order, {"scene": scene, "cell_type": kind, "salience": salience_of(sentence, kind), "content": content})
-        )
+        cell = {"scene": scene, "cell_type": kind, "salience": salience_of(sentence, kind), "content": content}
+        cell.update(decide(sentence, content, kind, listed, exclude=speakers))
+        cells.append((order, cell))
     kept = sorted(cells, key=lambda pair: (-pair[1]["salience"], pair[0]))[:MAX_CELLS]
     kept.sort(key=lambda pair: pair[0])
     return json.dumps({"cells": [cell for _, cell in kept]}, ensure_ascii=False)

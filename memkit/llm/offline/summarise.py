@@ -1,6 +1,7 @@
 """Extractive, incremental scene summaries.
 
-A summary is a list of sentences. New cells are appended as sentences
+A summary is a list of sentences. Sentences restating a retired cell
+(superseded or archived) are dropped; new cells are appended as sentences
 (most salient first), near-duplicates of what the summary already says are
 skipped, and while the summary is over :data:`MAX_WORDS` words the least
 salient sentence (the oldest among equals) is dropped. The same inputs
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 from .classify import classify, salience_of
 from .text import split_sentences, stem, terms, word_count
 
-__all__ = ["MAX_WORDS", "consolidate", "near_duplicate"]
+__all__ = ["MAX_WORDS", "RETIRE_THRESHOLD", "consolidate", "near_duplicate"]
 
 MAX_WORDS = 90  # under the 100-word promise, with room for a long last sentence
 
@@ -37,9 +38,19 @@ def _as_sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?", "…")) else text + "."
 
 
-def consolidate(summary: str, cells: Sequence[tuple[str, float, str]], max_words: int = MAX_WORDS) -> str:
-    """Fold new cells ``(cell_type, salience, content)`` into ``summary``."""
+#: How much of a retired cell's wording a summary sentence must share to be dropped with it.
+RETIRE_THRESHOLD = 0.6
+
+
+def consolidate(
+    summary: str,
+    cells: Sequence[tuple[str, float, str]],
+    retired: Sequence[str] = (),
+    max_words: int = MAX_WORDS,
+) -> str:
+    """Fold new cells ``(cell_type, salience, content)`` into ``summary`` and drop what ``retired`` cells said."""
     sentences = split_sentences(summary) if summary.strip() else []
+    sentences = [s for s in sentences if not any(near_duplicate(s, gone, RETIRE_THRESHOLD) for gone in retired)]
     for _, _, content in sorted(cells, key=lambda c: -c[1]):
         sentence = _as_sentence(content)
         if not any(near_duplicate(sentence, existing) for existing in sentences):

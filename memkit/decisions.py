@@ -1,0 +1,90 @@
+"""From what the extraction step decided to what memory safely does.
+
+The extraction prompt shows up to a few related cells numbered 1..k (short
+numbers, never database ids). For each new cell the model answers an
+action from :data:`memkit.types.ACTIONS` and, when it acts on one, the
+number of a shown cell. :func:`resolve` maps numbers back to cells and
+checks every decision. A decision memkit cannot follow (an unknown action,
+a number that was not shown, a cell already replaced in this exchange)
+becomes a plain ``add``: the new cell is kept, and the plan says why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .types import ACTIONS, LINK_KINDS, Cell, Decision
+
+__all__ = ["Plan", "resolve"]
+
+_ADD_RELATIONS = tuple(kind for kind in LINK_KINDS if kind != "replaces")
+#: Actions that need a target cell.
+NEEDS_TARGET = frozenset({"reinforce", "update", "supersede", "ignore"})
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What memory will do with one new cell.
+
+    :param action: the action to apply (one of :data:`memkit.types.ACTIONS`).
+    :param target_id: the database id of the existing cell acted on (or linked to).
+    :param relation: for ``add``: the kind of link to ``target_id``.
+    :param reason: why (the model's reason, or memkit's when it changed the decision).
+    :param asked: what the model asked, when memkit did something else; None when followed.
+    """
+
+    action: str
+    target_id: int | None = None
+    relation: str | None = None
+    reason: str = ""
+    asked: str | None = None
+
+
+def _fallback(decision: Decision, why: str) -> Plan:
+    asked = decision.action + (f" {decision.target}" if decision.target is not None else "")
+    return Plan("add", None, None, f"{why}; stored as a new cell", asked)
+
+
+def resolve(decisions: Sequence[Decision], shown: Sequence[Cell]) -> list[Plan]:
+    """One :class:`Plan` per decision, in order.
+
+    :param decisions: the parsed decisions, one per new cell.
+    :param shown: the cells the prompt listed; number ``n`` is ``shown[n - 1]``.
+    """
+    plans: list[Plan] = []
+    replaced: dict[int, int] = {}  # target id -> number of the decision that replaced it
+    for position, decision in enumerate(decisions, start=1):
+        reason = decision.reason
+        if decision.action not in ACTIONS:
+            plans.append(_fallback(decision, f"unknown action {decision.action!r}"))
+            continue
+        target = decision.target
+        valid = target is not None and 1 <= target <= len(shown)
+        if decision.action in NEEDS_TARGET and not valid:
+            if target is None:
+                why = f"{decision.action} names no cell"
+            elif shown:
+                why = f"{decision.action} names cell {target}, but only cells 1-{len(shown)} were shown"
+            else:
+                why = f"{decision.action} names cell {target}, but no cells were shown"
+            plans.append(_fallback(decision, why))
+            continue
+        target_id = shown[target - 1].id if valid and target is not None else None
+        if target_id is not None and target_id in replaced and decision.action != "add":
+            why = f"cell {target} was already replaced by new cell {replaced[target_id]} of this exchange"
+            plans.append(_fallback(decision, why))
+            continue
+        if decision.action == "add":
+            if target is not None and not valid:
+                plans.append(
+                    Plan("add", None, None, f"{reason}; link to cell {target} dropped: it was not shown".lstrip("; "))
+                )
+                continue
+            relation = decision.relation if decision.relation in _ADD_RELATIONS else "same-subject"
+            plans.append(Plan("add", target_id, relation if target_id is not None else None, reason))
+            continue
+        if decision.action in ("update", "supersede") and target_id is not None:
+            replaced[target_id] = position
+        plans.append(Plan(decision.action, target_id, None, reason))
+    return plans
