@@ -86,9 +86,12 @@ def test_message_lookup_names_a_missing_id(course: CourseConversation) -> None:
 def test_every_evidence_message_leaves_a_cell_offline(course: CourseConversation) -> None:
     db = MemoryDB()
     MemoryManager(db).ingest(course.messages, progress=False)
-    stored = {cell.source_id for cell in db.list_cells()}
+    stored = {cell.source_id for cell in db.list_cells(include_history=True)}
     missing = sorted({e for q in course.questions for e in q.evidence} - stored)
     assert missing == []
+    # the changed preference and the cancelled plan are kept as history, replaced by the later messages
+    replaced = [(c.source_id, c.status) for c in db.list_cells(include_history=True) if c.status != "current"]
+    assert replaced == [("m03", "superseded"), ("m15", "superseded")]
 
 
 def _write(tmp_path: Path, data: Any) -> Path:

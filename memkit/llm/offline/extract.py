@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .classify import classify, salience_of
-from .revise import Listed, decide
+from .revise import CARRIED_CUES, Change, Listed, carried_change, decide
 from .scenes import choose_scene
 from .summarise import near_duplicate
 from .text import rewrite_person, split_sentences, stem, strip_fillers, terms
@@ -88,6 +88,11 @@ def _finish(text: str) -> str:
     return text if text.endswith((".", "!", "?", "…")) else text + "."
 
 
+def _uncued(sentence: str) -> str:
+    """``sentence`` without the change cue it passes on to the next one."""
+    return CARRIED_CUES.sub("", sentence)
+
+
 def _candidates(utterances: Sequence[tuple[str, str]], known: Sequence[str] = ()) -> list[tuple[str, str]]:
     """(speaker, sentence) pairs worth remembering, in conversation order.
 
@@ -142,11 +147,18 @@ def extract_cells(
     whole = " ".join(text[:MAX_CHARS_READ] for _, text in utterances)
     scene = choose_scene(whole, scenes, exclude=speakers).scene
     cells: list[tuple[int, dict[str, Any]]] = []
+    carried: Change | None = None
     for order, (speaker, sentence) in enumerate(candidates):
         content = _finish(rewrite_person(strip_fillers(sentence), speaker.strip() or "User"))
         kind = classify(sentence, list(cell_types) if cell_types else None).cell_type
         cell = {"scene": scene, "cell_type": kind, "salience": salience_of(sentence, kind), "content": content}
-        cell.update(decide(sentence, content, kind, listed, exclude=speakers))
+        passes_on = carried_change(sentence) if listed else None
+        if passes_on and order + 1 < len(candidates) and candidates[order + 1][0] == speaker:
+            cell.update(decide(_uncued(sentence), content, kind, listed, exclude=speakers))
+        else:
+            cell.update(decide(sentence, content, kind, listed, exclude=speakers, change=carried))
+            passes_on = None
+        carried = passes_on
         cells.append((order, cell))
     kept = sorted(cells, key=lambda pair: (-pair[1]["salience"], pair[0]))[:MAX_CELLS]
     kept.sort(key=lambda pair: pair[0])

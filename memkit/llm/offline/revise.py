@@ -6,8 +6,10 @@ cell the engine picks an action by these rules, in order:
 1. **change**: the sentence has a change cue (:data:`CHANGE_CUES`: "moved
    from X to", "switched to", "instead of X", "changed my mind", "no longer",
    "cancelled", ...). The target is the listed cell that mentions the old
-   value the cue names (X), else the closest listed cell that shares a
-   subject word with it. Replacement cues give ``update``; they may also
+   value the cue names (X); when the cue names one that no listed cell
+   mentions, the change is about something memory does not hold and nothing
+   is targeted. A cue naming no old value targets the closest listed cell
+   that shares a subject word with the new one. Replacement cues give ``update``; they may also
    target a cell close in topic only, if close enough
    (:data:`CHANGE_CLOSENESS`: "switched to tea" replaces "prefers coffee").
    Ending cues give ``supersede`` and need a shared word: ending something
@@ -15,13 +17,19 @@ cell the engine picks an action by these rules, in order:
 2. **opposite**: the same statement as a listed cell, but one of the two is
    negated ("likes coffee" / "does not like coffee"): ``supersede``.
 3. **repeat**: a near-duplicate of a listed cell with the same numbers, or
-   its subject words are a subset of one's (it adds nothing): ``reinforce``.
+   its subject words are a subset of at least half of one's (it adds
+   nothing): ``reinforce``.
    The same statement with other numbers ("15,000 euros" / "20,000 euros")
    is a new value: ``update``.
 4. **detail**: a listed cell of a compatible type says a strict subset of it
    (numbers included): ``update`` (the richer cell replaces the poorer).
+A cue that says nothing of the new value ("I changed my mind about the
+cabinets.", "Scratch that.", :data:`CARRIED_CUES`) applies to the next
+sentence of the same message, which says it ("I prefer oak now.").
+
 5. **related**: it shares :data:`LINK_SHARED` subject words with a listed
-   cell (one is enough with a cause or consequence cue): ``add`` with a link,
+   cell, at least a third of the smaller cell's (one word is enough with a
+   cause or consequence cue): ``add`` with a link,
    ``cause`` after "because"/"due to", ``follows-from`` after "so"/"that's
    why", ``same-subject`` otherwise.
 6. otherwise a plain ``add``.
@@ -45,10 +53,22 @@ from .scenes import GENERIC
 from .summarise import near_duplicate
 from .text import stem, terms
 
-__all__ = ["CAUSE_CUES", "CHANGE_CLOSENESS", "CHANGE_CUES", "COMPATIBLE_TYPES", "CONSEQUENCE_CUES", "decide"]
+__all__ = [
+    "CARRIED_CUES",
+    "CAUSE_CUES",
+    "CHANGE_CLOSENESS",
+    "CHANGE_CUES",
+    "COMPATIBLE_TYPES",
+    "CONSEQUENCE_CUES",
+    "Change",
+    "carried_change",
+    "decide",
+]
 
 #: A listed cell as the request carries it: (number, cell_type, scene, content).
 Listed = tuple[int, str, str, str]
+#: A change cue found in a sentence: (action, the cue's words, the old value it names or None).
+Change = tuple[str, str, str | None]
 
 _OLD = r"(?!(?:because|since|as|due|so)\b)(?P<old>[^,.;:!?]+?)"
 _END = r"(?=$|[,.;:!?]|\s+(?:and|but|because|since|as|so|for|now)\b)"
@@ -77,7 +97,7 @@ CHANGE_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("update", _cue(r"\b(?:postponed|rescheduled|pushed back|brought forward)\b")),
     ("update", _cue(r"\bnow (?:prefers?|likes?|loves?|wants?|uses?|lives?|works?|drinks?|eats?|has|costs?)\b")),
     ("update", _cue(r"\b(?:is|are|am|'s|'re|'m|was|were) now\b")),
-    ("update", _cue(r"^(?:actually|correction|scratch that)\b")),
+    ("update", _cue(r"^(?:actually|correction|scratch that|update|change of plans?)\b")),
     (
         "supersede",
         _cue(
@@ -89,6 +109,13 @@ CHANGE_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("supersede", _cue(rf"\bno longer\s+{_OLD}{_END}")),
     ("supersede", _cue(rf"(?:\bnot|n't|\bnever)\s+{_OLD}\s+any ?more\b")),
     ("supersede", _cue(r"\b(?:cancel(?:l?ed|s|ling)?|called off|no longer|any ?more|not happening)\b")),
+)
+
+#: Change cues that announce a change without saying the new value: they
+#: apply to the next sentence of the same message.
+CARRIED_CUES = _cue(
+    r"\bchanged? (?:my|our|his|her|their) minds?\b|^(?:correction|scratch that|update|change of plans?)\W*$"
+    r"|\bchange of plans?\b"
 )
 
 #: A new cell giving the cause of a listed one.
@@ -146,7 +173,13 @@ def _quoted(keys: set[str], words: dict[str, str]) -> str:
     return ", ".join(f"'{words[k]}'" for k in sorted(keys))
 
 
-def _change(sentence: str) -> tuple[str, str, str | None] | None:
+def carried_change(sentence: str) -> Change | None:
+    """The change cue of ``sentence`` if it is one that applies to the next sentence."""
+    said = sentence.replace("’", "'").strip()
+    return _change(said) if CARRIED_CUES.search(said) else None
+
+
+def _change(sentence: str) -> Change | None:
     """(action, cue text, old value) for the first change cue in ``sentence``."""
     for action, pattern in CHANGE_CUES:
         match = pattern.search(sentence)
@@ -163,6 +196,7 @@ def decide(
     listed: Sequence[Listed],
     *,
     exclude: Sequence[str] = (),
+    change: Change | None = None,
 ) -> dict[str, Any]:
     """The decision fields for one new cell: ``action``, ``target``, ``relation``, ``reason``.
 
@@ -170,6 +204,8 @@ def decide(
     :param content: the cell made of it (subject words are read here).
     :param listed: the stored cells shown, as (number, cell_type, scene, content).
     :param exclude: words that never count as subject (the speakers' names).
+    :param change: a change cue carried from the sentence before (see :func:`carried_change`),
+        used when this sentence has none of its own.
     Returns an empty dict for a plain add.
     """
     if not listed:
@@ -194,7 +230,7 @@ def decide(
         agrees = negated == bool(_NEGATION.search(text)) and numbers == set(_NUMBER.findall(text))
         return agrees and same(text, other)
 
-    change = _change(said)
+    change = _change(said) or change
     if change is not None:
         action, cue, old = change
         old_words = set(_subject(old, excluded)) if old else set()
@@ -206,6 +242,8 @@ def decide(
             shared = words & other
             if named:
                 score, why = 10.0 + 2.0 * len(named), f"names {_quoted(named, surface)} of cell {number}"
+            elif old_words:
+                continue
             elif shared:
                 score = _closeness(words, cell_type, other, kind)
                 why = f"shares {_quoted(shared, surface)} with cell {number}"
@@ -230,6 +268,7 @@ def decide(
         if (
             len(words) >= 2
             and words < other
+            and 2 * len(words) >= len(other)
             and negated == bool(_NEGATION.search(text))
             and numbers <= set(_NUMBER.findall(text))
         ):
@@ -248,7 +287,8 @@ def decide(
     best_link: tuple[int, int, set[str]] | None = None
     for number, _kind, _text, other in cells:
         shared = words & other
-        if len(shared) >= needed and (best_link is None or len(shared) > best_link[0]):
+        enough = len(shared) >= needed and 3 * len(shared) >= min(len(words), len(other))
+        if enough and (best_link is None or len(shared) > best_link[0]):
             best_link = (len(shared), number, shared)
     if best_link is None:
         return {}
