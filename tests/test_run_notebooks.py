@@ -28,7 +28,12 @@ def _run(*paths: Path) -> subprocess.CompletedProcess[str]:
 
 def test_executes_in_place_offline_and_keeps_no_timing(tmp_path: Path) -> None:
     path = tmp_path / "01-demo.ipynb"
-    _notebook(path, "import os\nprint(os.environ.get('OPENAI_API_KEY'), os.environ.get('MEMKIT_BACKEND'))", "6 * 7")
+    _notebook(
+        path,
+        "import os\nprint(os.environ.get('OPENAI_API_KEY'), os.environ.get('MEMKIT_BACKEND'))",
+        "6 * 7",
+        "import ipywidgets\nipywidgets.Label('hi')",
+    )
     result = _run(path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith(str(path))
@@ -36,8 +41,16 @@ def test_executes_in_place_offline_and_keeps_no_timing(tmp_path: Path) -> None:
     assert [c.outputs for c in cells] == [
         [{"name": "stdout", "output_type": "stream", "text": "None None\n"}],
         [{"data": {"text/plain": "42"}, "execution_count": 2, "metadata": {}, "output_type": "execute_result"}],
+        [
+            {
+                "data": {"text/plain": "Label(value='hi')"},
+                "execution_count": 3,
+                "metadata": {},
+                "output_type": "execute_result",
+            }
+        ],
     ]
-    assert [c.execution_count for c in cells] == [1, 2]
+    assert [c.execution_count for c in cells] == [1, 2, 3]
     assert all("execution" not in c.metadata for c in cells)
 
 

@@ -6,8 +6,10 @@
 Each notebook runs top to bottom in its own folder with the current
 interpreter, offline: model keys and server settings are removed from the
 environment first, so the committed outputs are the offline engine's. Timing
-metadata and widget state are not stored, so a re-run changes only what the
-code prints. Prints each notebook's wall time; exits 1 if a cell fails.
+metadata and widget state are not stored, and widget views (a random model id
+pointing at state that is not stored) are reduced to their text, so a re-run
+changes only what the code prints. Prints each notebook's wall time; exits 1
+if a cell fails.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ FOLDERS = ("notebooks", "exercises")
 #: Variables that would make memkit leave the offline engine.
 BACKEND_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "MEMKIT_BACKEND", "MEMKIT_MODEL", "MEMKIT_BASE_URL")
 CELL_TIMEOUT_S = 120
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 def course_notebooks(root: Path = ROOT) -> list[Path]:
@@ -54,6 +57,9 @@ def run_notebook(path: Path, *, timeout: int = CELL_TIMEOUT_S) -> float:
     started = time.perf_counter()
     client.execute()
     elapsed = time.perf_counter() - started
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            output.get("data", {}).pop(WIDGET_VIEW, None)
     nbformat.write(notebook, path)
     return elapsed
 
