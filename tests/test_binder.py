@@ -49,6 +49,8 @@ def _imports(path: Path) -> set[str]:
     for cell in nbformat.read(path, as_version=4).cells:
         if cell.cell_type != "code":
             continue
+        if cell.source.lstrip().startswith("%%"):
+            continue  # a cell magic's body is not Python (e.g. %%remember's text)
         source = "\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!")))
         for node in ast.walk(ast.parse(source)):
             if isinstance(node, ast.Import):
