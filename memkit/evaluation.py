@@ -11,16 +11,22 @@ Both are averaged over questions, per category (the question's ``kind``)
 and overall, in percent. Any search can be measured, as long as it is a
 function ``(query, k) -> source ids``; :func:`memkit_search` adapts
 :meth:`memkit.MemoryDB.search` to that shape.
+
+Model cost is read from the :class:`~memkit.llm.CallLog` every memkit call
+is recorded in: :class:`CostMeter` splits it into turns (calls, prompt and
+reply tokens per turn) and :func:`linear_slope` says how fast it grows.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .datasets import Question
+from .llm.base import CallLog
 from .types import Hit
 
 if TYPE_CHECKING:
@@ -28,11 +34,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_KS",
+    "CostMeter",
     "RetrievalReport",
     "SearchFunction",
+    "TurnCost",
     "distinct_sources",
     "evaluate_retrieval",
     "hit_at_k",
+    "linear_slope",
     "memkit_search",
     "recall_at_k",
     "score_retrieval",
@@ -166,3 +175,67 @@ def memkit_search(db: MemoryDB, *, overfetch: int = 3) -> SearchFunction:
         return distinct_sources(db.search(query, limit=k * overfetch), k)
 
     return search
+
+
+# -- cost ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TurnCost:
+    """The model calls one turn made: how many, and the prompt and reply tokens they used."""
+
+    turn: int
+    calls: int
+    prompt_tokens: int
+    response_tokens: int
+    by_task: dict[str, int]
+
+
+class CostMeter:
+    """Splits a :class:`~memkit.llm.CallLog` into turns.
+
+    >>> meter = CostMeter(manager.calls)     # doctest: +SKIP
+    >>> with meter.turn():                   # doctest: +SKIP
+    ...     agent.answer("hello")
+    >>> meter.turns[-1].prompt_tokens        # doctest: +SKIP
+    """
+
+    def __init__(self, log: CallLog) -> None:
+        if not isinstance(log, CallLog):
+            raise TypeError(f"log must be a CallLog, not {type(log).__name__}")
+        self.log = log
+        self.turns: list[TurnCost] = []
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """Count the calls recorded while the ``with`` block runs as one turn."""
+        start = len(self.log)
+        yield
+        calls = self.log.calls[start:]
+        by_task: dict[str, int] = {}
+        for call in calls:
+            by_task[call.task] = by_task.get(call.task, 0) + 1
+        self.turns.append(
+            TurnCost(
+                turn=len(self.turns) + 1,
+                calls=len(calls),
+                prompt_tokens=sum(c.prompt_tokens for c in calls),
+                response_tokens=sum(c.response_tokens for c in calls),
+                by_task=by_task,
+            )
+        )
+
+
+def linear_slope(xs: Sequence[float], ys: Sequence[float]) -> float:
+    """The slope of the least-squares line through the points ``(xs[i], ys[i])``.
+
+    :raises ValueError: fewer than two points, lengths differ, or every x is the same.
+    """
+    if len(xs) != len(ys) or len(xs) < 2:
+        raise ValueError(f"need two sequences of equal length >= 2, got {len(xs)} and {len(ys)}")
+    mean_x = sum(xs) / len(xs)
+    mean_y = sum(ys) / len(ys)
+    spread = sum((x - mean_x) ** 2 for x in xs)
+    if spread == 0:
+        raise ValueError("every x is the same: the slope is undefined")
+    return sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread
