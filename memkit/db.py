@@ -23,7 +23,7 @@ from typing import Any
 from .errors import CellNotFoundError, DatabaseError, MemkitError
 from .migrations import MIGRATIONS, MIGRATIONS_TABLE, applied_migrations, check_known, migrate
 from .redact import redact_secrets
-from .retrieval import Ranking, blend_score, build_match_expression
+from .retrieval import Candidate, Ranking, build_match_expression, rerank
 from .types import (
     CELL_TYPES,
     Cell,
@@ -42,8 +42,10 @@ Clock = Callable[[], datetime]
 
 _CELL_COLUMNS = (
     "id, scene, cell_type, salience, content, source_id, occurred_at, created_at, namespace,"
-    " seen_count, last_seen_at, valid_until, archived_at"
+    " seen_count, last_seen_at, valid_until, archived_at, context"
 )
+#: Context longer than this is cut (it is a search aid, not a record).
+MAX_CONTEXT_CHARS = 2000
 #: What makes a cell *current*: neither superseded nor archived. Only
 #: :meth:`MemoryDB._cell_filter` and the ``current`` flag of search hits use it.
 _CURRENT = "c.valid_until IS NULL AND c.archived_at IS NULL"
@@ -84,6 +86,15 @@ def _clean_content(content: object) -> str:
     if not cleaned:
         raise ValueError("content must contain some text")
     return cleaned
+
+
+def _clean_context(context: object) -> str | None:
+    if context is None:
+        return None
+    if not isinstance(context, str):
+        raise TypeError(f"context must be a string or None, not {type(context).__name__}")
+    cleaned = " ".join(redact_secrets(clean_text(context)).split())[:MAX_CONTEXT_CHARS]
+    return cleaned or None
 
 
 def _wrap(exc: sqlite3.Error, path: str) -> DatabaseError:
@@ -369,11 +380,12 @@ class MemoryDB:
             to_iso(cell.occurred_at, "occurred_at"),
             created_at,
             exchange_id,
+            _clean_context(cell.context),
         )
 
     _INSERT = (
         "INSERT INTO mem_cells (namespace, scene, cell_type, salience, content, source_id,"
-        " occurred_at, created_at, exchange_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " occurred_at, created_at, exchange_id, context) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     )
 
     def add_cell(
@@ -385,12 +397,16 @@ class MemoryDB:
         content: str,
         source_id: str | None = None,
         occurred_at: str | datetime | None = None,
+        context: str | None = None,
     ) -> int:
         """Store one memory cell and return its id.
 
+        :param context: the words around the statement where it was said (the
+            message it came from, the one it answered); searchable, weighted
+            low, never shown as the cell's content.
         :raises ValueError: unknown ``cell_type``, salience outside [0, 1], empty content.
         """
-        cell = NewCell(scene, cell_type, salience, content, source_id, occurred_at)  # type: ignore[arg-type]
+        cell = NewCell(scene, cell_type, salience, content, source_id, occurred_at, context)  # type: ignore[arg-type]
         return self.add_cells([cell])[0]
 
     def add_cells(self, cells: Iterable[NewCell], *, exchange_id: int | None = None) -> list[int]:
@@ -548,7 +564,7 @@ class MemoryDB:
         expression = build_match_expression(clean_text(query), max_terms=_MAX_QUERY_TERMS)
         hits: list[Hit] = []
         if expression is not None:
-            hits = self._ranked(expression, where, params, limit)
+            hits = self._ranked(query, expression, where, params, limit)
         if hits:
             return hits
         rows = self._query(
@@ -558,29 +574,44 @@ class MemoryDB:
         )
         return [self._hit(row, 0.0, matched=False) for row in rows]
 
-    def _ranked(self, expression: str, where: str, params: list[Any], limit: int) -> list[Hit]:
+    def _ranked(self, query: str, expression: str, where: str, params: list[Any], limit: int) -> list[Hit]:
         ranking = self.ranking
-        weights = (ranking.content_weight, ranking.scene_weight)
-        rows = self._query(
-            f"""
-            SELECT {", ".join("c." + col.strip() for col in _CELL_COLUMNS.split(","))},
-                   {_CURRENT} AS current, -bm25(mem_cells_fts, ?, ?) AS relevance
-            FROM mem_cells_fts JOIN mem_cells c ON c.id = mem_cells_fts.rowid
-            WHERE mem_cells_fts MATCH ? AND {where}
-            ORDER BY bm25(mem_cells_fts, ?, ?) LIMIT ?
-            """,
-            [*weights, expression, *params, *weights, limit * ranking.pool_factor],
-        )
-        now = self.clock()
-        scored = [
-            (
-                blend_score(row["relevance"], row["salience"], row["occurred_at"] or row["created_at"], now, ranking)
-                * (1.0 if row["current"] else ranking.history_weight),
-                row,
+        weights = (ranking.content_weight, ranking.scene_weight, ranking.context_weight)
+        pool = ranking.pool(limit)
+        # bm25 picks the best matches first and only those are joined to their cells: joining
+        # every match before sorting costs twice as much on large memories. Cells the filter
+        # (namespace, scene, type, history) rejects are made up for by asking for more.
+        fetch = pool
+        while True:
+            rows = self._query(
+                f"""
+                SELECT {", ".join("c." + col.strip() for col in _CELL_COLUMNS.split(","))},
+                       {_CURRENT} AS current, f.relevance, CASE WHEN {where} THEN 1 ELSE 0 END AS passes
+                FROM (
+                    SELECT rowid, -bm25(mem_cells_fts, ?, ?, ?) AS relevance
+                    FROM mem_cells_fts WHERE mem_cells_fts MATCH ?
+                    ORDER BY bm25(mem_cells_fts, ?, ?, ?) LIMIT ?
+                ) f JOIN mem_cells c ON c.id = f.rowid
+                ORDER BY f.relevance DESC
+                """,
+                [*params, *weights, expression, *weights, fetch],
+            )
+            kept = [row for row in rows if row["passes"]]
+            if len(kept) >= pool or len(rows) < fetch:
+                break
+            fetch *= 4
+        rows = kept[:pool]
+        candidates = [
+            Candidate(
+                row["relevance"], row["salience"], row["occurred_at"] or row["created_at"], row["scene"], row["content"]
             )
             for row in rows
         ]
-        scored.sort(key=lambda pair: (-pair[0], -pair[1]["id"]))
+        scores = [
+            score * (1.0 if row["current"] else ranking.history_weight)
+            for score, row in zip(rerank(candidates, query, self.clock(), ranking), rows, strict=True)
+        ]
+        scored = sorted(zip(scores, rows, strict=True), key=lambda pair: (-pair[0], -pair[1]["id"]))
         return [self._hit(row, score) for score, row in scored[:limit]]
 
     @staticmethod

@@ -92,6 +92,11 @@ def _as_utterance(item: Any) -> Utterance:
     return Utterance(speaker, text, None if source_id is None else str(source_id), occurred_at)
 
 
+def _context(utterances: Sequence[Utterance]) -> str:
+    """What a cell keeps of the conversation around it: the words of the exchange it came from."""
+    return " ".join(u.text for u in utterances)
+
+
 class MemoryManager:
     """Extracts memory cells from exchanges and consolidates scenes.
 
@@ -145,7 +150,7 @@ class MemoryManager:
         when = to_iso(occurred_at, "occurred_at")
         with self._lock:
             exchange_id = self.db.log_exchange(utterances, source_id=source_id, occurred_at=when)
-            return self._process(exchange_id, list(utterances), source_id, when, consolidate)
+            return self._process(exchange_id, list(utterances), source_id, when, consolidate, _context(utterances))
 
     def _process(
         self,
@@ -154,6 +159,7 @@ class MemoryManager:
         source_id: str | None,
         occurred_at: str | None,
         consolidate: bool,
+        context: str | None,
         pending: Mapping[str, Sequence[NewCell]] | None = None,
     ) -> UpdateResult:
         utterances = [
@@ -170,7 +176,9 @@ class MemoryManager:
                 related=related,
             )
             parsed = parse_cells(invoke(self.llm, request, self.calls), cell_types=self.db.cell_types)
-            new_cells = [replace(c, source_id=source_id, occurred_at=occurred_at) for c in parsed.cells]
+            new_cells = [
+                replace(c, source_id=source_id, occurred_at=occurred_at, context=context) for c in parsed.cells
+            ]
             decisions = parsed.decisions or tuple(Decision() for _ in new_cells)
             plans = resolve(decisions, related)
             with self.db.transaction():
@@ -291,6 +299,10 @@ class MemoryManager:
     ) -> IngestResult:
         """Import an existing chat transcript, one message at a time.
 
+        Each message's cells keep the message and its neighbours as context
+        (:attr:`memkit.NewCell.context`): a question, a greeting or a detail
+        extraction leaves out stays findable through the cells around it.
+
         :param messages: :class:`~memkit.types.Utterance` objects, dicts with
             ``speaker``, ``text`` and optional ``id``/``time``, or
             ``(speaker, text[, id[, time]])`` tuples.
@@ -314,8 +326,15 @@ class MemoryManager:
                 exchange_id = self.db.log_exchange(
                     [utterance], source_id=utterance.source_id, occurred_at=utterance.occurred_at
                 )
+                around = utterances[max(0, index - 1) : index + 2]
                 result = self._process(
-                    exchange_id, [utterance], utterance.source_id, utterance.occurred_at, False, pending
+                    exchange_id,
+                    [utterance],
+                    utterance.source_id,
+                    utterance.occurred_at,
+                    False,
+                    _context(around),
+                    pending,
                 )
                 for cell in result.cells:
                     pending.setdefault(cell.scene, []).append(_as_new(cell))
@@ -336,7 +355,9 @@ class MemoryManager:
         results = []
         with self._lock:
             for exchange_id, utterances, source_id, occurred_at in self.db.unfinished_exchanges():
-                results.append(self._process(exchange_id, utterances, source_id, occurred_at, True))
+                results.append(
+                    self._process(exchange_id, utterances, source_id, occurred_at, True, _context(utterances))
+                )
         return results
 
 

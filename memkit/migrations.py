@@ -263,6 +263,50 @@ def m006_links(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX mem_links_target ON mem_links (target)")
 
 
+@_migration
+def m007_cell_context(conn: sqlite3.Connection) -> None:
+    """``mem_cells.context``: the words around a cell in the conversation it came from.
+
+    A cell is a compressed statement; the message it was taken from (and the
+    one it answered) often holds the words a later question uses. The context
+    is indexed as a third full-text column, weighted low, so the cell stays
+    findable by them without its content growing.
+    """
+    conn.execute("ALTER TABLE mem_cells ADD COLUMN context TEXT")
+    for trigger in ("insert", "delete", "update"):
+        conn.execute(f"DROP TRIGGER mem_cells_fts_{trigger}")
+    conn.execute("DROP TABLE mem_cells_fts")
+    conn.execute(
+        """
+        CREATE VIRTUAL TABLE mem_cells_fts USING fts5(
+            content, scene, context,
+            content='mem_cells', content_rowid='id',
+            tokenize='porter unicode61 remove_diacritics 2'
+        )
+        """
+    )
+    _execute_script(
+        conn,
+        """
+        CREATE TRIGGER mem_cells_fts_insert AFTER INSERT ON mem_cells BEGIN
+            INSERT INTO mem_cells_fts (rowid, content, scene, context)
+            VALUES (new.id, new.content, new.scene, new.context);
+        END;
+        CREATE TRIGGER mem_cells_fts_delete AFTER DELETE ON mem_cells BEGIN
+            INSERT INTO mem_cells_fts (mem_cells_fts, rowid, content, scene, context)
+            VALUES ('delete', old.id, old.content, old.scene, old.context);
+        END;
+        CREATE TRIGGER mem_cells_fts_update AFTER UPDATE OF content, scene, context ON mem_cells BEGIN
+            INSERT INTO mem_cells_fts (mem_cells_fts, rowid, content, scene, context)
+            VALUES ('delete', old.id, old.content, old.scene, old.context);
+            INSERT INTO mem_cells_fts (rowid, content, scene, context)
+            VALUES (new.id, new.content, new.scene, new.context);
+        END;
+        """,
+    )
+    conn.execute("INSERT INTO mem_cells_fts (mem_cells_fts) VALUES ('rebuild')")
+
+
 def _execute_script(conn: sqlite3.Connection, script: str) -> None:
     """Run several statements inside the current transaction.
 

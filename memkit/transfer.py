@@ -68,6 +68,7 @@ def import_jsonl(db: MemoryDB, path: str | os.PathLike[str]) -> int:
                         content=record["content"],
                         source_id=record.get("source_id"),
                         occurred_at=record.get("occurred_at"),
+                        context=record.get("context"),
                     )
                 )
             elif kind == "scene":

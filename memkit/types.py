@@ -101,6 +101,8 @@ class NewCell:
     content: str
     source_id: str | None = None
     occurred_at: str | None = None
+    #: The words around the statement where it was said (searchable, weighted low).
+    context: str | None = None
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,7 @@ class Cell:
     last_seen_at: str | None = None
     valid_until: str | None = None
     archived_at: str | None = None
+    context: str | None = None
 
     @property
     def status(self) -> str:

@@ -59,9 +59,10 @@ def test_schema_tables_and_triggers() -> None:
     assert "content='mem_cells'" in found["mem_cells_fts"]
     assert "tokenize='porter unicode61 remove_diacritics 2'" in found["mem_cells_fts"]
     assert found["mem_cells_fts_update"].startswith(
-        "CREATE TRIGGER mem_cells_fts_update AFTER UPDATE OF content, scene ON mem_cells"
+        "CREATE TRIGGER mem_cells_fts_update AFTER UPDATE OF content, scene, context ON mem_cells"
     )
     assert found["mem_cells"].startswith('CREATE TABLE "mem_cells" ( id INTEGER PRIMARY KEY AUTOINCREMENT,')
+    assert "fts5( content, scene, context," in found["mem_cells_fts"]
     columns = [row[1] for row in conn.execute("PRAGMA table_info(mem_cells)")]
     assert columns == [
         "id",
@@ -78,6 +79,7 @@ def test_schema_tables_and_triggers() -> None:
         "last_seen_at",
         "valid_until",
         "archived_at",
+        "context",
     ]
     assert [row[1] for row in conn.execute("PRAGMA table_info(mem_scenes)")] == [
         "namespace",
