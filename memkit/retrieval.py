@@ -5,26 +5,52 @@ tested and taught on their own.
 
 Ranking
 -------
-FTS5 gives each matching cell a bm25 relevance (higher is better here).
-memkit blends it with the cell's salience and recency::
+FTS5 gives each matching cell a bm25 relevance (higher is better here),
+over three columns: the cell's content, its scene name and its context (the
+words around it where it was said), weighted by :class:`Ranking`. memkit
+takes the best ``pool`` candidates and blends in what bm25 cannot see::
 
-    score = relevance * (1 + salience_weight * (salience - 0.5))
-                      * (1 + recency_weight * 0.5 ** (age_days / half_life_days))
+    score = relevance
+            * (1 + scene_signal_weight * scene_share)       # its scene matches too
+            * (1 + subject_weight)  if the query names the cell's subject (its first word)
+            * (1 + time_weight)   if the query asks when and the cell says when
+            * (1 + date_weight)   if the query names the month or year the cell is dated
+            * (1 + salience_weight * (salience - 0.5))
+            * (1 + recency_weight * 0.5 ** (age_days / half_life_days))
 
-so salience moves a score by at most ``salience_weight / 2`` either way and
-a brand-new cell gains at most ``recency_weight``. Relevance still decides
-between cells that differ in how well they match; salience and recency break
-near-ties. When no cell matches, search falls back to the most salient cells.
+``scene_share`` is the summed relevance of the candidates in the cell's
+scene, over the largest such sum (0 to 1): a cell in a scene where many
+cells match is more likely on topic than a lone match. A cell's subject is
+its first word: extraction writes cells as "Ana prefers oak...", naming who
+they are about first, so "What does Ana like?" should prefer cells about Ana
+over cells that only mention her. Relevance still decides between cells
+that differ in how well they match; the factors break near-ties. When
+history is searched, superseded and archived cells are scaled by
+``history_weight``. When no cell matches, search falls back to the most
+salient cells.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-__all__ = ["STOPWORDS", "Ranking", "blend_score", "build_match_expression", "query_terms"]
+__all__ = [
+    "STOPWORDS",
+    "Candidate",
+    "Ranking",
+    "asks_when",
+    "blend_score",
+    "build_match_expression",
+    "named_dates",
+    "query_terms",
+    "rerank",
+    "says_when",
+    "subject_of",
+]
 
 #: Words too common to say anything about what a query is looking for.
 STOPWORDS: frozenset[str] = frozenset(
@@ -253,13 +279,134 @@ class Ranking:
 
     content_weight: float = 1.0
     scene_weight: float = 0.3
+    context_weight: float = 0.3
     salience_weight: float = 0.5
     recency_weight: float = 0.1
     half_life_days: float = 30.0
-    #: How many bm25 candidates to re-rank per requested hit.
+    scene_signal_weight: float = 0.5
+    subject_weight: float = 0.5
+    time_weight: float = 0.25
+    date_weight: float = 0.25
+    #: How many bm25 candidates to re-rank per requested hit ...
     pool_factor: int = 4
+    #: ... and at least this many.
+    min_pool: int = 100
     #: Score factor of superseded and archived cells, when history is searched.
     history_weight: float = 0.5
+
+    def pool(self, limit: int) -> int:
+        """How many bm25 candidates to re-rank for ``limit`` hits."""
+        return max(limit * self.pool_factor, self.min_pool, limit)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A bm25 match waiting to be re-ranked."""
+
+    relevance: float
+    salience: float
+    timestamp: str | None
+    scene: str
+    content: str
+
+
+_MONTHS = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+]
+_MONTH_NUMBER = {name: number for number, name in enumerate(_MONTHS, start=1)}
+_MONTH_NUMBER.update({name[:3]: number for name, number in _MONTH_NUMBER.items() if name != "may"})
+_MONTH_NUMBER["sept"] = 9
+_YEAR = re.compile(r"\b(1[89]\d\d|2[01]\d\d)\b")
+_MONTH_WORD = re.compile(r"\b(" + "|".join(sorted(_MONTH_NUMBER, key=len, reverse=True)) + r")\b\.?", re.IGNORECASE)
+_ASKS_WHEN = re.compile(
+    r"\b(?:when|how long|how soon|how often|what (?:time|date|day|year|month|week)|which (?:day|year|month|week)"
+    r"|how many (?:days|weeks|months|years|times))\b",
+    re.IGNORECASE,
+)
+_SAYS_WHEN = re.compile(
+    r"\b(?:yesterday|today|tonight|tomorrow|ago|recently|lately|earlier|soon|since|until"
+    r"|(?:last|next|this|past|coming) (?:\w+ )?(?:week|weekend|month|year|night|morning|evening|time|summer|winter"
+    r"|spring|fall|autumn|monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?"
+    r"|mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|saturdays?|sundays?|weekends?"
+    r"|january|february|march|april|june|july|august|september|october|november|december"
+    r"|\d{1,2}(?::\d\d)? ?(?:am|pm)|(?:19|20)\d\d|\d+ (?:days?|weeks?|months?|years?))\b",
+    re.IGNORECASE,
+)
+
+
+def asks_when(query: str) -> bool:
+    """Whether ``query`` asks about time ("When did...", "How long ago...", "What year...")."""
+    return bool(_ASKS_WHEN.search(query))
+
+
+def says_when(text: str) -> bool:
+    """Whether ``text`` says when something happened ("yesterday", "last week", "in 2022", "on Friday")."""
+    return bool(_SAYS_WHEN.search(text))
+
+
+def named_dates(query: str) -> tuple[frozenset[int], frozenset[int]]:
+    """The months (1-12) and years a query names: ``"in June 2023"`` gives ``({6}, {2023})``.
+
+    "May" counts as a month only when written with a capital, so "may" the verb does not.
+    """
+    months = set()
+    for match in _MONTH_WORD.finditer(query):
+        word = match.group(1)
+        if word.lower() == "may" and word != "May":
+            continue
+        months.add(_MONTH_NUMBER[word.lower()])
+    years = {int(y) for y in _YEAR.findall(query)}
+    return frozenset(months), frozenset(years)
+
+
+def subject_of(content: str) -> str:
+    """The first word of ``content``, lower-cased, without a possessive ``'s`` ("" if none)."""
+    match = _TOKEN.search(content.lower())
+    return match.group().rstrip("*").replace("_", "") if match else ""
+
+
+def _dated_in(timestamp: str | None, months: frozenset[int], years: frozenset[int]) -> bool:
+    if not timestamp or not (months or years):
+        return False
+    try:
+        moment = datetime.fromisoformat(timestamp)
+    except ValueError:
+        return False
+    return (not months or moment.month in months) and (not years or moment.year in years)
+
+
+def rerank(candidates: Sequence[Candidate], query: str, now: datetime, ranking: Ranking) -> list[float]:
+    """The final score of each candidate (see the module docstring), in the same order."""
+    by_scene: dict[str, float] = {}
+    for candidate in candidates:
+        by_scene[candidate.scene] = by_scene.get(candidate.scene, 0.0) + max(candidate.relevance, 0.0)
+    top = max(by_scene.values(), default=0.0) or 1.0
+    asked = {term.rstrip("*") for term in query_terms(query)}
+    when = ranking.time_weight and asks_when(query)
+    months, years = named_dates(query) if ranking.date_weight else (frozenset(), frozenset())
+    scores = []
+    for candidate in candidates:
+        score = blend_score(candidate.relevance, candidate.salience, candidate.timestamp, now, ranking)
+        score *= 1.0 + ranking.scene_signal_weight * by_scene[candidate.scene] / top
+        if ranking.subject_weight and subject_of(candidate.content) in asked:
+            score *= 1.0 + ranking.subject_weight
+        if when and says_when(candidate.content):
+            score *= 1.0 + ranking.time_weight
+        if _dated_in(candidate.timestamp, months, years):
+            score *= 1.0 + ranking.date_weight
+        scores.append(score)
+    return scores
 
 
 def query_terms(text: str) -> list[str]:
