@@ -15,6 +15,7 @@ changes or relates to a stored cell the request lists is decided by
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -60,6 +61,8 @@ _SMALL_TALK = frozenset(
         "glad",
         "happy",
         "welcome",
+        "see",
+        "hear",
         "cheers",
         "lol",
         "haha",
@@ -77,8 +80,13 @@ _ECHO_SHARE = 0.5
 _CONTEXT_BOUND = frozenset({"that", "this", "it", "those", "these", "that's", "it's", "sounds"})
 
 
-def _is_small_talk(words: list[str]) -> bool:
-    return all(w in _SMALL_TALK for w in words)
+_NAME = re.compile(r"(?<!^)(?<![.!?] )\b[A-Z][a-z]+\b")
+
+
+def _is_small_talk(sentence: str, words: list[str]) -> bool:
+    """Greetings, thanks and cheers, also when they name who they are said to ("Thanks, Ana!")."""
+    names = {name.lower() for name in _NAME.findall(sentence.strip())}
+    return all(w in _SMALL_TALK or w in names for w in words)
 
 
 def _finish(text: str) -> str:
@@ -109,7 +117,7 @@ def _candidates(utterances: Sequence[tuple[str, str]], known: Sequence[str] = ()
             if sentence.rstrip().endswith("?"):
                 continue
             words = terms(sentence)
-            if len(words) < 2 or _is_small_talk(words):
+            if len(words) < 2 or _is_small_talk(sentence, words):
                 continue
             stems = {stem(w) for w in words}
             if is_assistant and (
