@@ -1,0 +1,319 @@
+"""Retrieval quality on long conversations: evidence recall@k and hit@k, memkit against baselines.
+
+    python bench/retrieval_quality.py [--locomo PATH] [--plot bench/plots/recall_by_category.png]
+
+Every system indexes the same turns of each conversation and answers the same
+questions (categories 1-4; category 5 has no answer in the conversation):
+
+- ``tutorial``: the tutorial's search (FTS5, OR of every word, no ranking);
+- ``fts5-bm25``: FTS5 with the porter stemmer, stopwords dropped, ORDER BY bm25;
+- ``bm25okapi``: rank_bm25's BM25Okapi over the raw turns;
+- ``memkit-turns``: memkit storing each turn as one cell (``add_cells``), ``search``;
+- ``memkit-ingest``: memkit's whole pipeline (``MemoryManager.ingest`` through
+  the offline engine), ``search``, hits mapped back to turns by ``source_id``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import re
+import sqlite3
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make `bench` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import memkit
+from bench.locomo import Conversation, Turn, find_locomo, read_locomo
+from bench.tutorial import TutorialMemoryDB
+from memkit.evaluation import DEFAULT_KS, Question, RetrievalReport, memkit_search, score_retrieval
+from memkit.retrieval import STOPWORDS
+
+__all__ = ["CATEGORY_NAMES", "SYSTEMS", "main", "measure"]
+
+#: What LoCoMo's question categories ask for.
+CATEGORY_NAMES = {"1": "multi-hop", "2": "temporal", "3": "open-domain", "4": "single-hop", "all": "overall"}
+
+Search = Callable[[str, int], Sequence[str]]
+
+
+class _Clock:
+    """A clock standing at the end of the conversation (memory is searched right after it)."""
+
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+
+def _end_of(conversation: Conversation) -> datetime:
+    dates = [t.occurred_at for t in conversation.turns if t.occurred_at]
+    return datetime.fromisoformat(max(dates)) if dates else datetime(2024, 1, 1)
+
+
+def tutorial_search(conversation: Conversation, captions: bool) -> Search:
+    """The tutorial's storage and search; its rows are mapped back to turns by their content."""
+    db = TutorialMemoryDB()
+    by_content: dict[str, str] = {}
+    for turn in conversation.turns:
+        content = turn.unit(captions=captions)
+        db.insert_cell({"scene": f"session-{turn.session}", "cell_type": "fact", "salience": 0.5, "content": content})
+        by_content.setdefault(json.dumps(content), turn.source_id)
+
+    def search(query: str, k: int) -> list[str]:
+        try:
+            rows = db.retrieve_scene_context(query, limit=k)
+        except sqlite3.OperationalError:  # an FTS5 keyword in the question: the tutorial's search fails
+            return []
+        return [by_content[row["content"]] for row in rows]
+
+    return search
+
+
+def fts5_bm25_search(conversation: Conversation, captions: bool) -> Search:
+    """Plain FTS5: porter stemmer, stopwords dropped, OR of the words, ORDER BY bm25."""
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE VIRTUAL TABLE turns USING fts5(content, source_id UNINDEXED, tokenize='porter unicode61')")
+    db.executemany(
+        "INSERT INTO turns VALUES (?, ?)", [(t.unit(captions=captions), t.source_id) for t in conversation.turns]
+    )
+
+    def search(query: str, k: int) -> list[str]:
+        words = [w for w in re.findall(r"[a-zA-Z0-9]+", query) if w.lower() not in STOPWORDS]
+        if not words:
+            return []
+        expression = " OR ".join(f'"{w}"' for w in words)
+        rows = db.execute(
+            "SELECT source_id FROM turns WHERE turns MATCH ? ORDER BY bm25(turns) LIMIT ?", (expression, k)
+        )
+        return [row[0] for row in rows]
+
+    return search
+
+
+def bm25okapi_search(conversation: Conversation, captions: bool) -> Search:
+    """rank_bm25's BM25Okapi over the raw turns (lower-cased words, nothing dropped)."""
+    from rank_bm25 import BM25Okapi
+
+    def tokens(text: str) -> list[str]:
+        return re.findall(r"\w+", text.lower())
+
+    ids = [t.source_id for t in conversation.turns]
+    index = BM25Okapi([tokens(t.unit(captions=captions)) for t in conversation.turns])
+
+    def search(query: str, k: int) -> list[str]:
+        scores = index.get_scores(tokens(query))
+        order = sorted(range(len(ids)), key=lambda i: (-scores[i], i))
+        return [ids[i] for i in order[:k]]
+
+    return search
+
+
+#: The ranking memkit systems search with (``--ranking`` changes it, to measure one idea at a time).
+RANKING = memkit.Ranking()
+
+
+def exchange_context(turns: Sequence[Turn], index: int, captions: bool) -> str | None:
+    """The turns either side of ``turns[index]`` in its session: the exchange it belongs to."""
+    here = turns[index]
+    around = [
+        turns[i].message(captions=captions)
+        for i in (index - 1, index + 1)
+        if 0 <= i < len(turns) and turns[i].session == here.session
+    ]
+    return " ".join(around) or None
+
+
+def memkit_turns_search(conversation: Conversation, captions: bool) -> Search:
+    """memkit, each turn one cell in its session's scene, dated, with the turns around it as context."""
+    db = memkit.MemoryDB(clock=_Clock(_end_of(conversation)), ranking=RANKING)
+    turns = conversation.turns
+    db.add_cells(
+        memkit.NewCell(
+            scene=f"session-{turn.session}",
+            cell_type="fact",
+            salience=0.5,
+            content=f"{turn.speaker}: {turn.message(captions=captions)}",
+            source_id=turn.source_id,
+            occurred_at=turn.occurred_at,
+            context=exchange_context(turns, index, captions),
+        )
+        for index, turn in enumerate(turns)
+    )
+    return memkit_search(db, overfetch=1)
+
+
+def memkit_ingest_search(conversation: Conversation, captions: bool) -> Search:
+    """memkit's whole pipeline: ingest through the offline engine, hits mapped back by source_id."""
+    db = memkit.MemoryDB(clock=_Clock(_end_of(conversation)), ranking=RANKING)
+    manager = memkit.MemoryManager(db, "offline")
+    manager.ingest(
+        [
+            {"speaker": t.speaker, "text": t.message(captions=captions), "id": t.source_id, "time": t.occurred_at}
+            for t in conversation.turns
+        ],
+        progress=False,
+    )
+    return memkit_search(db)
+
+
+SYSTEMS: dict[str, Callable[[Conversation, bool], Search]] = {
+    "tutorial": tutorial_search,
+    "fts5-bm25": fts5_bm25_search,
+    "bm25okapi": bm25okapi_search,
+    "memkit-turns": memkit_turns_search,
+    "memkit-ingest": memkit_ingest_search,
+}
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    """The ``share`` quantile of ``values`` (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
+
+
+def measure(
+    conversations: Sequence[Conversation],
+    systems: Sequence[str],
+    *,
+    ks: Sequence[int] = DEFAULT_KS,
+    captions: bool = True,
+) -> dict[str, tuple[RetrievalReport, dict[str, float]]]:
+    """Each system's report over all conversations, with its build time (s) and search latency (ms)."""
+    deepest = max(ks)
+    results = {}
+    for name in systems:
+        found: list[tuple[Question, Sequence[str]]] = []
+        latencies: list[float] = []
+        built = 0.0
+        for conversation in conversations:
+            started = time.perf_counter()
+            search = SYSTEMS[name](conversation, captions)
+            built += time.perf_counter() - started
+            for question in conversation.questions:
+                started = time.perf_counter()
+                found.append((question, search(question.text, deepest)))
+                latencies.append(time.perf_counter() - started)
+        timing = {
+            "build_s": built,
+            "p50_ms": 1000 * statistics.median(latencies),
+            "p95_ms": 1000 * percentile(latencies, 0.95),
+        }
+        results[name] = (score_retrieval(found, ks), timing)
+    return results
+
+
+def format_results(results: dict[str, tuple[RetrievalReport, dict[str, float]]]) -> str:
+    """The figures as two Markdown tables: overall recall/hit at each k, and recall@10 per category."""
+    names = list(results)
+    first = results[names[0]][0]
+    ks = first.ks
+    lines = [
+        "| system | "
+        + " | ".join(f"recall@{k}" for k in ks)
+        + " | "
+        + " | ".join(f"hit@{k}" for k in ks)
+        + " | search p50 ms | p95 ms | build s |",
+        "|---" * (3 + 2 * len(ks) + 1) + "|",
+    ]
+    for name in names:
+        report, timing = results[name]
+        lines.append(
+            f"| {name} | "
+            + " | ".join(f"{report.recall['all'][k]:.1f}" for k in ks)
+            + " | "
+            + " | ".join(f"{report.hit['all'][k]:.1f}" for k in ks)
+            + f" | {timing['p50_ms']:.2f} | {timing['p95_ms']:.2f} | {timing['build_s']:.1f} |"
+        )
+    cut = 10 if 10 in ks else ks[-1]
+    categories = first.categories
+    lines += [
+        "",
+        f"recall@{cut} by question category (questions per category: "
+        + ", ".join(f"{c} {CATEGORY_NAMES.get(c, c)}: {first.questions[c]}" for c in categories)
+        + ")",
+        "",
+        "| system | " + " | ".join(f"{c} {CATEGORY_NAMES.get(c, c)}" for c in categories) + " |",
+        "|---" * (1 + len(categories)) + "|",
+    ]
+    for name in names:
+        report = results[name][0]
+        lines.append(f"| {name} | " + " | ".join(f"{report.recall[c][cut]:.1f}" for c in categories) + " |")
+    return "\n".join(lines)
+
+
+def plot(results: dict[str, tuple[RetrievalReport, dict[str, float]]], path: Path, k: int = 10) -> None:
+    """A bar chart of recall@k per question category, one bar per system."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(results)
+    categories = results[names[0]][0].categories
+    width = 0.8 / len(names)
+    figure, axes = plt.subplots(figsize=(9, 4.5))
+    for index, name in enumerate(names):
+        report = results[name][0]
+        xs = [i + (index - (len(names) - 1) / 2) * width for i in range(len(categories))]
+        axes.bar(xs, [report.recall[c][k] for c in categories], width, label=name)
+    axes.set_xticks(range(len(categories)), [CATEGORY_NAMES.get(c, c) for c in categories])
+    axes.set_ylabel(f"evidence recall@{k} (%)")
+    axes.set_ylim(0, 100)
+    axes.set_title(f"Retrieval quality on LoCoMo (categories 1-4), recall@{k}")
+    axes.legend(fontsize=8, ncols=len(names))
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--locomo", help="a LoCoMo-format JSON file (default: ../shared/data/locomo_dev.json)")
+    parser.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated, from: " + ", ".join(SYSTEMS))
+    parser.add_argument("--conversations", type=int, default=None, help="only the first N conversations")
+    parser.add_argument("--no-captions", action="store_true", help="leave out the captions of shared photos")
+    parser.add_argument(
+        "--ranking",
+        default="",
+        help="memkit ranking knobs to change, as name=value,... (e.g. context_weight=0,scene_signal_weight=0)",
+    )
+    parser.add_argument("--plot", type=Path, help="save a bar chart of recall@10 by category to this PNG")
+    args = parser.parse_args(argv)
+    systems = [s.strip() for s in args.systems.split(",") if s.strip()]
+    unknown = [s for s in systems if s not in SYSTEMS]
+    if unknown:
+        parser.error(f"unknown system(s) {unknown}; choose from {', '.join(SYSTEMS)}")
+    global RANKING
+    try:
+        changes = dict(item.split("=", 1) for item in args.ranking.split(",") if item.strip())
+        RANKING = dataclasses.replace(
+            memkit.Ranking(), **{k.strip(): type(getattr(RANKING, k.strip()))(v) for k, v in changes.items()}
+        )
+    except (ValueError, TypeError, AttributeError) as exc:
+        parser.error(f"--ranking {args.ranking!r}: {exc}")
+    path = find_locomo(args.locomo)
+    conversations = read_locomo(path)[: args.conversations]
+    turns = sum(len(c.turns) for c in conversations)
+    questions = sum(len(c.questions) for c in conversations)
+    print(f"{path.name}: {len(conversations)} conversations, {turns} turns, {questions} questions (categories 1-4)")
+    print(f"photo captions {'left out' if args.no_captions else 'included'}; memkit {memkit.__version__}; {RANKING}\n")
+    results = measure(conversations, systems, captions=not args.no_captions)
+    print(format_results(results))
+    if args.plot:
+        plot(results, args.plot)
+        print(f"\nplot saved to {args.plot}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
