@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from memkit import Hit, MemoryDB, NewCell
-from memkit.retrieval import build_match_expression, query_terms
+from memkit.retrieval import asks_when, build_match_expression, named_dates, query_terms, says_when, subject_of
 
 
 def fts_rowids(db: MemoryDB, word: str) -> list[int]:
@@ -175,3 +175,87 @@ def test_any_text_is_a_valid_query(query: str) -> None:
     assert len(hits) == 1
     assert isinstance(hits[0], Hit)
     db.close()
+
+
+def test_context_is_searchable_weighted_below_content_and_kept_in_sync(db: MemoryDB) -> None:
+    in_context = db.add_cell(
+        scene="s", cell_type="fact", salience=0.5, content="Ana said yes.", context="Will you run the marathon?"
+    )
+    in_content = db.add_cell(scene="s", cell_type="fact", salience=0.5, content="Ben will run the marathon.")
+    assert [h.id for h in db.search("marathon")] == [in_content, in_context]
+    assert db.get_cell(in_context).context == "Will you run the marathon?"  # type: ignore[union-attr]
+    with db.transaction() as conn:
+        conn.execute("UPDATE mem_cells SET context = 'Will you bake the cake?' WHERE id = ?", (in_context,))
+    assert [h.id for h in db.search("marathon")] == [in_content]
+    assert [h.id for h in db.search("cake")] == [in_context]
+    assert db.check_integrity() == []
+
+
+def test_context_is_cleaned_and_checked(db: MemoryDB) -> None:
+    cell = db.add_cell(scene="s", cell_type="fact", salience=0.5, content="x", context="  two\n  lines\x00 ")
+    assert db.get_cell(cell).context == "two lines"  # type: ignore[union-attr]
+    empty = db.add_cell(scene="s", cell_type="fact", salience=0.5, content="y", context="   ")
+    assert db.get_cell(empty).context is None  # type: ignore[union-attr]
+    with pytest.raises(TypeError, match="context must be a string or None"):
+        db.add_cell(scene="s", cell_type="fact", salience=0.5, content="z", context=42)  # type: ignore[arg-type]
+
+
+def test_a_query_naming_the_cells_subject_prefers_it(db: MemoryDB) -> None:
+    mentions = db.add_cell(
+        scene="s", cell_type="fact", salience=0.5, content="Thanks to Ana, the pottery class was fun."
+    )
+    about = db.add_cell(scene="s", cell_type="fact", salience=0.5, content="Ana took a pottery class in May.")
+    assert [h.id for h in db.search("What class did Ana take?")] == [about, mentions]
+    assert db.search("pottery class fun thanks")[0].id == mentions
+
+
+def test_when_questions_prefer_cells_that_say_when(db: MemoryDB) -> None:
+    undated = db.add_cell(scene="a", cell_type="fact", salience=0.5, content="Ana ran the charity race.")
+    dated = db.add_cell(scene="b", cell_type="fact", salience=0.5, content="Ana ran the charity race last Saturday.")
+    assert [h.id for h in db.search("When did Ana run the charity race?")] == [dated, undated]
+    assert db.search("Did Ana run the charity race?")[0].id == undated  # shorter, so bm25 prefers it
+
+
+def test_a_month_or_year_in_the_query_prefers_cells_dated_then(db: MemoryDB) -> None:
+    may = db.add_cell(
+        scene="a", cell_type="fact", salience=0.5, content="Ben went camping.", occurred_at="2023-05-08T10:00:00"
+    )
+    june = db.add_cell(
+        scene="b", cell_type="fact", salience=0.5, content="Ben went camping.", occurred_at="2023-06-20T10:00:00"
+    )
+    assert [h.id for h in db.search("Where did Ben go camping in June?")] == [june, may]
+    assert [h.id for h in db.search("Where did Ben go camping in May 2023?")] == [may, june]
+
+
+def test_cells_in_a_scene_full_of_matches_rank_first(db: MemoryDB) -> None:
+    lone = db.add_cell(scene="work", cell_type="fact", salience=0.5, content="The garden report is due.")
+    db.add_cell(scene="garden", cell_type="fact", salience=0.5, content="Tomatoes grow along the garden fence.")
+    grouped = db.add_cell(scene="garden", cell_type="fact", salience=0.5, content="The garden needs water.")
+    hits = [h.id for h in db.search("garden")]
+    assert hits.index(grouped) < hits.index(lone)
+
+
+def test_search_fills_its_pool_when_other_namespaces_hold_the_best_matches(db: MemoryDB) -> None:
+    other = db.for_namespace("other")
+    other.add_cells([NewCell("s", "fact", 0.5, "tea tea tea") for _ in range(300)])
+    mine = db.add_cell(scene="s", cell_type="fact", salience=0.5, content="I drink tea at breakfast with honey.")
+    assert [h.id for h in db.search("tea")] == [mine]
+    assert len(other.search("tea", limit=200)) == 200
+
+
+def test_time_and_date_cues() -> None:
+    assert [asks_when(q) for q in ("When did it start?", "How long ago was that?", "What did Ana eat?")] == [
+        True,
+        True,
+        False,
+    ]
+    assert [says_when(t) for t in ("I went yesterday.", "We met last week.", "Back in 2019.", "I like tea.")] == [
+        True,
+        True,
+        True,
+        False,
+    ]
+    assert named_dates("What happened in June 2023 or in Sept?") == (frozenset({6, 9}), frozenset({2023}))
+    assert named_dates("It may rain in May.") == (frozenset({5}), frozenset())
+    assert subject_of("Ana's dog barks.") == "ana"
+    assert subject_of("...") == ""
