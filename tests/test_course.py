@@ -13,8 +13,8 @@ REPLIES = [
     "Noted: a carpenter called Tomas is building the cabinets, and you want white lacquer fronts.",
     "Noted: the old kitchen gets torn out on March 18. Related memory: User is renovating the kitchen in User's "
     "flat in Leipzig.",
-    "From memory: The budget is 12,000 euros, appliances included; The old kitchen gets torn out on March 18; "
-    "User is renovating the kitchen in User's flat in Leipzig.",
+    "From memory: The budget is 12,000 euros, appliances included; User is renovating the kitchen in User's flat "
+    "in Leipzig; The old kitchen gets torn out on March 18.",
     "From memory: A carpenter called Tomas is building the cabinets, and User wants white lacquer fronts.",
 ]
 

@@ -295,3 +295,22 @@ def test_a_turn_costs_three_calls_and_its_prompts_do_not_grow(db: MemoryDB) -> N
         middle, late = sizes[third : 2 * third], sizes[2 * third :]
         assert max(late) <= max(middle), (task, max(middle), max(late))  # no growth once memory has filled
     assert db.count_cells() < 24 < db.count_cells(include_history=True)
+
+
+def test_cells_keep_the_words_around_them_as_context(db: MemoryDB) -> None:
+    manager = MemoryManager(db)
+    manager.ingest(
+        [
+            ("Ben", "What breed is your new dog?", "m1"),
+            ("Ana", "A beagle. He chews everything.", "m2"),
+            ("Ben", "Ha, mine did too.", "m3"),
+        ],
+        progress=False,
+    )
+    # "A beagle." is too short to be a cell, and the question is not one: the context keeps both findable.
+    assert [(c.content, c.context) for c in db.list_cells() if c.source_id == "m2"] == [
+        ("He chews everything.", "What breed is your new dog? A beagle. He chews everything. Ha, mine did too.")
+    ]
+    assert db.search("Which breed is the dog? A beagle?")[0].source_id == "m2"
+    manager.update("We picked the oak cabinets.", "Noted.")
+    assert db.list_cells()[-1].context == "We picked the oak cabinets. Noted."

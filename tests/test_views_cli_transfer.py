@@ -89,7 +89,7 @@ def test_export_then_import_round_trip(tmp_path: Path, capsys: pytest.CaptureFix
     with MemoryDB(source) as db:
         MemoryManager(db).update("We planted three apple trees in March.", "Lovely.")
         db.for_namespace("bob").add_cell(scene="x", cell_type="fact", salience=0.5, content="Bob's secret.")
-        before = [(c.scene, c.cell_type, c.salience, c.content) for c in db.list_cells()]
+        before = [(c.scene, c.cell_type, c.salience, c.content, c.context) for c in db.list_cells()]
         summaries = [(s.scene, s.summary) for s in db.list_scenes()]
     export = tmp_path / "memory.jsonl"
     assert main(["export", "--db", str(source), str(export)]) == 0
@@ -97,7 +97,8 @@ def test_export_then_import_round_trip(tmp_path: Path, capsys: pytest.CaptureFix
     target = tmp_path / "b.db"
     assert main(["import", "--db", str(target), str(export)]) == 0
     with MemoryDB(target) as db:
-        assert [(c.scene, c.cell_type, c.salience, c.content) for c in db.list_cells()] == before
+        assert [(c.scene, c.cell_type, c.salience, c.content, c.context) for c in db.list_cells()] == before
+        assert before[0][4] == "We planted three apple trees in March. Lovely."
         assert [(s.scene, s.summary) for s in db.list_scenes()] == summaries
 
 
