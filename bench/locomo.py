@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from memkit.evaluation import Question
+from memkit.datasets import Question
 
 __all__ = ["DEFAULT_LOCOMO", "Conversation", "Turn", "find_locomo", "read_locomo"]
 
@@ -53,7 +53,7 @@ class Turn:
 
 @dataclass(frozen=True)
 class Conversation:
-    """A long conversation and the questions asked about it."""
+    """A long conversation and the questions asked about it (a question's ``kind`` is its LoCoMo category)."""
 
     name: str
     turns: tuple[Turn, ...]
@@ -106,7 +106,12 @@ def read_locomo(path: str | Path) -> list[Conversation]:
                     )
                 number += 1
             questions = tuple(
-                Question(item["question"], _evidence(item.get("evidence", [])), str(item["category"]))
+                Question(
+                    item["question"],
+                    str(item.get("answer", "")),
+                    _evidence(item.get("evidence", [])),
+                    str(item["category"]),
+                )
                 for item in sample.get("qa", [])
                 if int(item["category"]) != SKIPPED_CATEGORY
             )

@@ -33,7 +33,8 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
 import memkit
 from bench.locomo import Conversation, Turn, find_locomo, read_locomo
 from bench.tutorial import TutorialMemoryDB
-from memkit.evaluation import DEFAULT_KS, Question, RetrievalReport, memkit_search, score_retrieval
+from memkit.datasets import Question
+from memkit.evaluation import DEFAULT_KS, RetrievalReport, memkit_search, score_retrieval
 from memkit.retrieval import STOPWORDS
 
 __all__ = ["CATEGORY_NAMES", "SYSTEMS", "main", "measure"]
@@ -200,7 +201,7 @@ def measure(
             built += time.perf_counter() - started
             for question in conversation.questions:
                 started = time.perf_counter()
-                found.append((question, search(question.text, deepest)))
+                found.append((question, search(question.question, deepest)))
                 latencies.append(time.perf_counter() - started)
         timing = {
             "build_s": built,

@@ -113,6 +113,12 @@ class TutorialMemoryDB:
         return str(row["summary"]) if row else ""
 
 
+#: How many of a scene's cells the stand-in model summarises (what is counted is the whole prompt).
+_SUMMARISED_CELLS = 12
+#: How many recent scenes the stand-in model may file a cell under (memkit shows its model 20 too).
+_KNOWN_SCENES = 20
+
+
 class TutorialLLM:
     """Deterministic stand-in for the tutorial's model: memkit's offline rules, the tutorial's reply formats.
 
@@ -128,7 +134,9 @@ class TutorialLLM:
             reply = json.loads(extract_cells(data["utterances"], data["scenes"]))
             return json.dumps(reply["cells"])  # the tutorial asks for a bare JSON array
         if request.task == "consolidate":
-            return consolidate("", data["cells"])
+            # The prompt lists the cells most salient first; the summary (under 100 words either
+            # way) is made from the first ones, so the stand-in's work does not grow with the scene.
+            return consolidate("", data["cells"][:_SUMMARISED_CELLS])
         if request.task == "answer":
             return compose_answer(data["text"], data["hits"], data["scenes"])
         raise ValueError(f"unknown task {request.task!r}")
@@ -150,7 +158,10 @@ class TutorialManager:
         self.calls = calls
 
     def extract_cells(self, user: str, assistant: str) -> list[dict[str, Any]]:
-        scenes = [(row["scene"], row["summary"]) for row in self.db.db.execute("SELECT * FROM mem_scenes")]
+        rows = self.db.db.execute(
+            "SELECT scene, summary FROM mem_scenes ORDER BY updated_at DESC LIMIT ?", (_KNOWN_SCENES,)
+        )
+        scenes = [(row["scene"], row["summary"]) for row in rows]
         request = _request(
             "extract",
             _EXTRACT_PROMPT.format(user=user, assistant=assistant),

@@ -1,0 +1,243 @@
+"""Speed and scale: insert throughput and search latency at 1k, 10k and 100k cells on a file database.
+
+    python bench/speed.py [--sizes 1000,10000,100000] [--plot bench/plots/latency_vs_size.png]
+
+For each size, in a fresh temporary file:
+
+- **raw**: plain ``sqlite3`` ``executemany`` of the same rows into memkit's own
+  tables (same schema, same FTS5 index and triggers), in one transaction: the
+  physical baseline, with none of memkit's checks;
+- **memkit batch**: ``MemoryDB.add_cells`` of every cell in one call;
+- **memkit one by one**: ``MemoryDB.add_cell`` per cell, each its own transaction
+  (on the first ``--single`` cells only, so the run stays short);
+- **search**: ``MemoryDB.search(query, limit=10)`` for ``--queries`` queries of two
+  to four words, reporting p50 and p95 latency;
+- **disk per cell**: the database file's size over the number of cells.
+
+The cells are synthetic sentences over a vocabulary whose word frequencies
+follow Zipf's law, as words in real text do, with function words ("the",
+"and", ...) as the most frequent; the queries are questions whose content
+words are drawn with the same frequencies, so some hit common words with
+long posting lists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make `bench` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import memkit
+from memkit.db import MemoryDB
+from memkit.retrieval import STOPWORDS
+
+__all__ = ["main", "measure_size", "synthetic_cells", "synthetic_queries"]
+
+_SYLLABLES = ["ka", "ri", "mo", "te", "lu", "sa", "ne", "vi", "do", "pa", "ha", "zu", "ro", "mi", "ta", "be", "lo"]
+_TYPES = memkit.CELL_TYPES
+#: The most frequent words of English prose are function words; the synthetic text uses memkit's stopwords there.
+_FUNCTION_WORDS = sorted(w for w in STOPWORDS if "'" not in w and len(w) > 1)
+_QUESTION_OPENERS = ["what did", "when did", "where is the", "how does", "who said the", "tell me about the"]
+
+
+def _vocabulary(size: int) -> list[str]:
+    """Function words first (the most frequent), then made-up content words."""
+    rng = random.Random(1)
+    words: dict[str, None] = dict.fromkeys(_FUNCTION_WORDS)
+    while len(words) < size:
+        words.setdefault("".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 4))), None)
+    return list(words)
+
+
+def _zipf_weights(size: int) -> list[float]:
+    return [1.0 / (rank + 1) for rank in range(size)]
+
+
+def synthetic_cells(count: int, *, seed: int = 1, vocabulary: int = 20_000) -> list[memkit.NewCell]:
+    """``count`` cells of 8-24 Zipf-distributed words, in 50 scenes, dated over a year."""
+    rng = random.Random(seed)
+    words = _vocabulary(vocabulary)
+    weights = _zipf_weights(vocabulary)
+    cells = []
+    for index in range(count):
+        text = " ".join(rng.choices(words, weights, k=rng.randint(8, 24)))
+        cells.append(
+            memkit.NewCell(
+                scene=f"scene-{rng.randrange(50)}",
+                cell_type=rng.choice(_TYPES),
+                salience=round(rng.random(), 2),
+                content=text.capitalize() + ".",
+                source_id=f"m{index}",
+                occurred_at=f"2024-{1 + index * 12 // max(count, 1):02d}-{1 + index % 28:02d}T12:00:00",
+            )
+        )
+    return cells
+
+
+def synthetic_queries(count: int, *, seed: int = 2, vocabulary: int = 20_000) -> list[str]:
+    """``count`` questions: an opener, then two or three content words drawn with the cells' frequencies."""
+    words = _vocabulary(vocabulary)
+    content = words[len(_FUNCTION_WORDS) :]
+    weights = _zipf_weights(vocabulary)[len(_FUNCTION_WORDS) :]
+    pick = random.Random(seed)
+    return [
+        f"{pick.choice(_QUESTION_OPENERS)} {' '.join(pick.choices(content, weights, k=pick.randint(2, 3)))}?"
+        for _ in range(count)
+    ]
+
+
+def _rows(db: MemoryDB, cells: Sequence[memkit.NewCell]) -> list[tuple[object, ...]]:
+    now = db.now()
+    return [
+        (db.namespace, c.scene, c.cell_type, c.salience, c.content, c.source_id, c.occurred_at, now, None, c.context)
+        for c in cells
+    ]
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    """The ``share`` quantile of ``values`` (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
+
+
+def measure_size(size: int, folder: Path, *, single: int, queries: int) -> dict[str, float]:
+    """Every figure for one size (rates in cells/s, latencies in ms, disk in bytes per cell)."""
+    cells = synthetic_cells(size)
+
+    raw_path = folder / f"raw-{size}.db"
+    MemoryDB(raw_path).close()  # memkit's schema, written by its migrations
+    conn = sqlite3.connect(raw_path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    rows = _rows(MemoryDB(), cells)
+    started = time.perf_counter()
+    conn.execute("BEGIN")
+    conn.executemany(MemoryDB._INSERT, rows)
+    conn.execute("COMMIT")
+    raw_rate = size / (time.perf_counter() - started)
+    conn.close()
+
+    path = folder / f"memkit-{size}.db"
+    db = MemoryDB(path)
+    started = time.perf_counter()
+    db.add_cells(cells)
+    batch_rate = size / (time.perf_counter() - started)
+
+    single_path = folder / f"single-{size}.db"
+    one = MemoryDB(single_path)
+    some = cells[: min(single, size)]
+    started = time.perf_counter()
+    for cell in some:
+        one.add_cell(
+            scene=cell.scene,
+            cell_type=cell.cell_type,
+            salience=cell.salience,
+            content=cell.content,
+            source_id=cell.source_id,
+            occurred_at=cell.occurred_at,
+        )
+    single_rate = len(some) / (time.perf_counter() - started)
+    one.close()
+
+    asked = synthetic_queries(queries)
+    for query in asked[:20]:  # warm the page cache, as a running application has it
+        db.search(query, limit=10)
+    latencies = []
+    for query in asked:
+        started = time.perf_counter()
+        db.search(query, limit=10)
+        latencies.append(time.perf_counter() - started)
+    db._query("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    disk = os.path.getsize(path) + sum(
+        os.path.getsize(f"{path}{suffix}") for suffix in ("-wal", "-shm") if os.path.exists(f"{path}{suffix}")
+    )
+    return {
+        "cells": size,
+        "raw_rate": raw_rate,
+        "batch_rate": batch_rate,
+        "batch_share": batch_rate / raw_rate,
+        "single_rate": single_rate,
+        "p50_ms": 1000 * statistics.median(latencies),
+        "p95_ms": 1000 * percentile(latencies, 0.95),
+        "bytes_per_cell": disk / size,
+    }
+
+
+def format_results(results: Sequence[dict[str, float]]) -> str:
+    """The figures as a Markdown table."""
+    lines = [
+        "| cells | raw executemany cells/s | memkit batch cells/s | batch / raw | memkit one by one cells/s"
+        " | search p50 ms | search p95 ms | disk bytes/cell |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['cells']:,.0f} | {r['raw_rate']:,.0f} | {r['batch_rate']:,.0f} | {100 * r['batch_share']:.0f}%"
+            f" | {r['single_rate']:,.0f} | {r['p50_ms']:.2f} | {r['p95_ms']:.2f} | {r['bytes_per_cell']:,.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def plot(results: Sequence[dict[str, float]], path: Path) -> None:
+    """Search latency (p50, p95) against the number of cells, log-scaled."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = [r["cells"] for r in results]
+    figure, axes = plt.subplots(figsize=(6.5, 4))
+    axes.plot(sizes, [r["p50_ms"] for r in results], "o-", label="p50")
+    axes.plot(sizes, [r["p95_ms"] for r in results], "s-", label="p95")
+    axes.axhline(5.0, color="grey", linestyle="--", linewidth=1, label="p95 target (5 ms)")
+    axes.set_xscale("log")
+    axes.set_xlabel("cells in the database (file, WAL)")
+    axes.set_ylabel("search latency (ms)")
+    axes.set_title("memkit search latency against size")
+    axes.legend()
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1000,10000,100000", help="comma-separated cell counts")
+    parser.add_argument("--single", type=int, default=2000, help="cells inserted one by one at each size")
+    parser.add_argument("--queries", type=int, default=300, help="searches timed at each size")
+    parser.add_argument("--plot", type=Path, help="save a plot of latency against size to this PNG")
+    args = parser.parse_args(argv)
+    try:
+        sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    except ValueError:
+        parser.error(f"--sizes must be comma-separated integers, got {args.sizes!r}")
+    if not sizes or min(sizes) < 1:
+        parser.error("--sizes needs at least one positive size")
+    print(f"memkit {memkit.__version__}, SQLite {sqlite3.sqlite_version}, {os.cpu_count()} cores")
+    print(f"load average before: {', '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
+    results = []
+    with tempfile.TemporaryDirectory(prefix="memkit-bench-") as folder:
+        for size in sizes:
+            results.append(measure_size(size, Path(folder), single=args.single, queries=args.queries))
+    print(format_results(results))
+    print(f"\nload average after: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if args.plot:
+        plot(results, args.plot)
+        print(f"plot saved to {args.plot}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
