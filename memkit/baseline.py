@@ -44,6 +44,7 @@ def unranked_search(db: MemoryDB, query: str, limit: int = 6) -> list[Hit]:
     expression = tutorial_match_expression(query)
     rows = []
     if expression is not None:
+        expression = f"{{content scene}} : ({expression})"  # the tutorial indexed no context column
         rows = db.sql(
             f"SELECT {_COLUMNS} FROM mem_cells_fts JOIN mem_cells c ON c.id = mem_cells_fts.rowid"
             " WHERE mem_cells_fts MATCH ? AND c.namespace = ? LIMIT ?",
