@@ -174,6 +174,7 @@ def test_saying_the_same_thing_twice_gives_one_cell_with_a_higher_count(db: Memo
             "default",
             seen_count=2,
             last_seen_at="2026-01-08T09:00:00+00:00",
+            context="I prefer oak cabinets over white lacquer. Oak it is.",
         )
     ]
     assert [c.task for c in manager.calls.calls] == ["extract", "consolidate", "extract"]  # nothing new to fold in
