@@ -44,6 +44,8 @@ _CELL_COLUMNS = (
     "id, scene, cell_type, salience, content, source_id, occurred_at, created_at, namespace,"
     " seen_count, last_seen_at, valid_until, archived_at, context"
 )
+#: What a search hit needs of a cell (not its context, which can be long).
+_HIT_COLUMNS = ", ".join("c." + col.strip() for col in _CELL_COLUMNS.split(",") if col.strip() != "context")
 #: Context longer than this is cut (it is a search aid, not a record).
 MAX_CONTEXT_CHARS = 2000
 #: What makes a cell *current*: neither superseded nor archived. Only
@@ -580,13 +582,13 @@ class MemoryDB:
         pool = ranking.pool(limit)
         # bm25 picks the best matches first and only those are joined to their cells: joining
         # every match before sorting costs twice as much on large memories. Cells the filter
-        # (namespace, scene, type, history) rejects are made up for by asking for more.
+        # (namespace, scene, type, history) rejects are made up for by asking for more, while
+        # fewer than half the pool pass.
         fetch = pool
         while True:
             rows = self._query(
                 f"""
-                SELECT {", ".join("c." + col.strip() for col in _CELL_COLUMNS.split(","))},
-                       {_CURRENT} AS current, f.relevance, CASE WHEN {where} THEN 1 ELSE 0 END AS passes
+                SELECT {_HIT_COLUMNS}, {_CURRENT} AS current, f.relevance, CASE WHEN {where} THEN 1 ELSE 0 END AS passes
                 FROM (
                     SELECT rowid, -bm25(mem_cells_fts, ?, ?, ?) AS relevance
                     FROM mem_cells_fts WHERE mem_cells_fts MATCH ?
@@ -597,7 +599,7 @@ class MemoryDB:
                 [*params, *weights, expression, *weights, fetch],
             )
             kept = [row for row in rows if row["passes"]]
-            if len(kept) >= pool or len(rows) < fetch:
+            if len(kept) >= max(limit, pool // 2) or len(rows) < fetch:
                 break
             fetch *= 4
         rows = kept[:pool]
