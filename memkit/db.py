@@ -2,8 +2,9 @@
 
 One connection per database, shared by every thread through a lock, so a
 chat thread, a background memory update and a notebook cell can all use the
-same :class:`MemoryDB`. Files use WAL journaling, so readers in other
-processes are never blocked by a writer.
+same :class:`MemoryDB`. Transactions, history changes, raw reads and the
+health check are in its base, :mod:`memkit.store`; how the file is opened
+(WAL, retries, read-only files, migrations) is in :mod:`memkit.connection`.
 """
 
 from __future__ import annotations
@@ -11,19 +12,16 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import threading
-import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime, timezone
-from pathlib import Path
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
-from .errors import CellNotFoundError, DatabaseError, MemkitError
-from .migrations import MIGRATIONS, MIGRATIONS_TABLE, applied_migrations, check_known, migrate
+from .connection import Clock, Connection, open_connection, to_iso, utc_now
+from .errors import CellNotFoundError
+from .history import Change, snapshot
 from .redact import redact_secrets
 from .retrieval import Candidate, Ranking, build_match_expression, rerank
+from .store import Store
 from .types import (
     CELL_TYPES,
     Cell,
@@ -36,9 +34,7 @@ from .types import (
     validate_salience,
 )
 
-__all__ = ["Clock", "MemoryDB", "utc_now"]
-
-Clock = Callable[[], datetime]
+__all__ = ["Clock", "MemoryDB", "to_iso", "utc_now"]
 
 _CELL_COLUMNS = (
     "id, scene, cell_type, salience, content, source_id, occurred_at, created_at, namespace,"
@@ -52,33 +48,6 @@ MAX_CONTEXT_CHARS = 2000
 #: :meth:`MemoryDB._cell_filter` and the ``current`` flag of search hits use it.
 _CURRENT = "c.valid_until IS NULL AND c.archived_at IS NULL"
 _MAX_QUERY_TERMS = 64
-
-
-def utc_now() -> datetime:
-    """The current time, in UTC (the default clock)."""
-    return datetime.now(timezone.utc)
-
-
-def to_iso(value: str | datetime | None, what: str = "time") -> str | None:
-    """``value`` as an ISO 8601 string (naive datetimes are taken as UTC).
-
-    :raises ValueError: a string that is not ISO 8601.
-    """
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value.isoformat(timespec="seconds")
-    if isinstance(value, str):
-        try:
-            datetime.fromisoformat(value)
-        except ValueError:
-            raise ValueError(
-                f"{what} must be an ISO 8601 date or datetime such as '2024-05-08T13:56:00', got {value!r}"
-            ) from None
-        return value
-    raise TypeError(f"{what} must be a str or datetime, not {type(value).__name__}")
 
 
 def _clean_content(content: object) -> str:
@@ -99,115 +68,7 @@ def _clean_context(context: object) -> str | None:
     return cleaned or None
 
 
-def _wrap(exc: sqlite3.Error, path: str) -> DatabaseError:
-    """Turn a sqlite3 error into a DatabaseError whose message says the fix."""
-    text = str(exc)
-    where = "the in-memory database" if path == ":memory:" else repr(path)
-    if "not a database" in text or "malformed" in text:
-        return DatabaseError(
-            f"{where} is not a memkit database or is corrupt ({text}); open another file or restore it from a backup"
-        )
-    if "locked" in text or "busy" in text:
-        return DatabaseError(
-            f"{where} stayed locked by another connection ({text}); "
-            "close other programs using it, or open it with a longer timeout="
-        )
-    if "readonly" in text or "read-only" in text:
-        return DatabaseError(f"cannot write to {where}: it is read-only ({text}); nothing was changed")
-    if "full" in text:
-        return DatabaseError(f"cannot write to {where}: the disk is full ({text}); nothing was changed")
-    if "disk I/O error" in text:
-        return DatabaseError(
-            f"cannot write to {where}: the disk refused the write ({text}), it may be full or failing; "
-            "nothing was changed, free some space and try again"
-        )
-    return DatabaseError(f"SQLite error on {where}: {text}")
-
-
-def _is_busy(exc: sqlite3.Error) -> bool:
-    text = str(exc)
-    return "locked" in text or "busy" in text
-
-
-def _retry_busy(step: Callable[[], Any], deadline: float) -> Any:
-    """Run ``step``, again and again while SQLite says busy, until ``deadline``.
-
-    Some statements (switching to WAL, reading the schema while another
-    connection creates the file) get SQLITE_BUSY at once, without waiting
-    for the busy timeout: retrying them is what waiting means there.
-    """
-    pause = 0.002
-    while True:
-        try:
-            return step()
-        except sqlite3.OperationalError as exc:
-            if not _is_busy(exc) or time.monotonic() >= deadline:
-                raise
-        time.sleep(pause)
-        pause = min(pause * 2, 0.05)
-
-
-def _connect(target: str, path: str, timeout: float) -> sqlite3.Connection:
-    """Open ``target`` (a path, or a ``file:`` URI for read-only access), check it
-    is a memkit database this version understands, and bring its schema up to date.
-    """
-    read_only = "mode=ro" in target
-    deadline = time.monotonic() + timeout
-    try:
-        conn = sqlite3.connect(
-            target, timeout=timeout, isolation_level=None, check_same_thread=False, uri=target.startswith("file:")
-        )
-    except sqlite3.Error as exc:
-        raise DatabaseError(f"cannot open {path!r}: {exc}; check the folder exists and is writable") from exc
-    try:
-        conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-        tables = _retry_busy(lambda: _table_names(conn), deadline)
-        if tables and MIGRATIONS_TABLE not in tables:
-            raise DatabaseError(
-                f"{path!r} is an SQLite database of another program (tables: {', '.join(sorted(tables)[:5])}); "
-                "memkit leaves it untouched: give the path of a new file"
-            )
-        pending = len(MIGRATIONS) - len(check_known(_retry_busy(lambda: applied_migrations(conn), deadline)))
-        if read_only:
-            if pending:
-                raise DatabaseError(
-                    f"{path!r} was written by an older memkit and must be upgraded, but it is read-only; "
-                    "copy it to a writable folder and open the copy"
-                )
-            return conn
-        if path != ":memory:":
-            mode = _retry_busy(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone()[0], deadline)
-            if str(mode).lower() == "wal":
-                conn.execute("PRAGMA synchronous = NORMAL")
-        if pending:
-            _retry_busy(lambda: migrate(conn), deadline)
-    except sqlite3.Error as exc:
-        conn.close()
-        raise _wrap(exc, path) from exc
-    except MemkitError:
-        conn.close()
-        raise
-    return conn
-
-
-def _table_names(conn: sqlite3.Connection) -> set[str]:
-    rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
-    return {row[0] for row in rows}
-
-
-@dataclass
-class _Connection:
-    """The connection and lock shared by every namespace view of one file."""
-
-    conn: sqlite3.Connection
-    lock: threading.RLock
-    path: str
-    closed: bool = False
-    read_only: str | None = None  # why writes are refused, when they are
-
-
-class MemoryDB:
+class MemoryDB(Store):
     """Memory cells and scene summaries stored in SQLite, with ranked full-text search.
 
     :param path: a file path for a persistent database, or ``":memory:"``.
@@ -230,7 +91,7 @@ class MemoryDB:
         ranking: Ranking | None = None,
         cell_types: Sequence[str] = CELL_TYPES,
         timeout: float = 10.0,
-        _shared: _Connection | None = None,
+        _shared: Connection | None = None,
     ) -> None:
         if not isinstance(namespace, str) or not namespace.strip() or clean_text(namespace) != namespace:
             raise ValueError(
@@ -240,46 +101,7 @@ class MemoryDB:
         self.clock: Clock = clock or utc_now
         self.ranking = ranking or Ranking()
         self.cell_types: tuple[str, ...] = tuple(cell_types)
-        self._shared = _shared or self._open(os.fspath(path), timeout)
-
-    @staticmethod
-    def _open(path: str, timeout: float) -> _Connection:
-        if path == ":memory:":
-            return _Connection(conn=_connect(path, path, timeout), lock=threading.RLock(), path=path)
-        if os.path.isdir(path):
-            raise DatabaseError(f"{path!r} is a directory; give the path of a database file")
-        folder = os.path.dirname(os.path.abspath(path))
-        if not os.path.isfile(path) or (os.access(path, os.W_OK) and os.access(folder, os.W_OK)):
-            try:
-                return _Connection(conn=_connect(path, path, timeout), lock=threading.RLock(), path=path)
-            except DatabaseError as exc:
-                if not os.path.isfile(path) or "read-only" not in str(exc):
-                    raise
-        # The file or its folder cannot be written: open it for reading only.
-        uri = Path(path).absolute().as_uri()
-        try:
-            conn = _connect(f"{uri}?mode=ro", path, timeout)
-        except DatabaseError as exc:
-            if not ("unable to open" in str(exc) or "read-only" in str(exc)) or os.path.exists(f"{path}-wal"):
-                raise
-            # No -wal file, so the main file holds everything, but SQLite cannot
-            # create its shared-memory file in a read-only folder: read the file
-            # as a snapshot that nothing changes while it is open.
-            conn = _connect(f"{uri}?mode=ro&immutable=1", path, timeout)
-        reason = f"{path!r} is opened read-only because the file or its folder cannot be written"
-        return _Connection(conn=conn, lock=threading.RLock(), path=path, read_only=reason)
-
-    # -- connection management -------------------------------------------------
-
-    @property
-    def path(self) -> str:
-        """The database file path (or ``":memory:"``)."""
-        return self._shared.path
-
-    @property
-    def read_only(self) -> bool:
-        """Whether the file was opened for reading only (it or its folder cannot be written)."""
-        return self._shared.read_only is not None
+        self._shared = _shared or open_connection(os.fspath(path), timeout)
 
     def for_namespace(self, namespace: str) -> MemoryDB:
         """A view of the same database for another namespace (shares the connection)."""
@@ -291,79 +113,23 @@ class MemoryDB:
             _shared=self._shared,
         )
 
-    def close(self) -> None:
-        """Close the connection (for every namespace view of it)."""
-        with self._shared.lock:
-            if not self._shared.closed:
-                self._shared.conn.close()
-                self._shared.closed = True
-
-    def __enter__(self) -> MemoryDB:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
     def __repr__(self) -> str:
         return f"MemoryDB(path={self.path!r}, namespace={self.namespace!r})"
 
-    def now(self) -> str:
-        """The clock's current time as an ISO 8601 string."""
-        return self.clock().astimezone(timezone.utc).isoformat(timespec="seconds")
+    def _new_scenes(self, change: Change, names: Iterable[str], existed: set[str]) -> None:
+        """Record the scenes the cell triggers created (they were not in ``existed``)."""
+        for name in sorted(set(names) - existed):
+            change.record(
+                self.namespace, "scene", name, "create", None, snapshot(change.conn, self.namespace, "scene", name)
+            )
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """Run the writes inside the ``with`` block as one atomic transaction.
-
-        Nested blocks become savepoints. On an exception everything written
-        in the block is rolled back and the exception propagates (sqlite3
-        errors become :class:`DatabaseError`).
-        """
-        shared = self._shared
-        with shared.lock:
-            if shared.closed:
-                raise DatabaseError("this MemoryDB is closed; open the file again")
-            if shared.read_only is not None:
-                raise DatabaseError(f"cannot write: {shared.read_only}; copy it to a writable folder to change it")
-            conn = shared.conn
-            nested = conn.in_transaction
-            try:
-                conn.execute("SAVEPOINT memkit_nested" if nested else "BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise _wrap(exc, shared.path) from exc
-            try:
-                yield conn
-            except BaseException as exc:
-                try:
-                    if nested:
-                        conn.execute("ROLLBACK TO memkit_nested")
-                        conn.execute("RELEASE memkit_nested")
-                    else:
-                        conn.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass  # the original error says more than the failed rollback
-                if isinstance(exc, sqlite3.Error):
-                    raise _wrap(exc, shared.path) from exc
-                raise
-            else:
-                try:
-                    conn.execute("RELEASE memkit_nested" if nested else "COMMIT")
-                except sqlite3.Error as exc:
-                    if not nested and conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise _wrap(exc, shared.path) from exc
-
-    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        shared = self._shared
-        with shared.lock:
-            if shared.closed:
-                raise DatabaseError("this MemoryDB is closed; open the file again")
-            try:
-                cursor = shared.conn.execute(sql, params)
-                cursor.row_factory = sqlite3.Row
-                return cursor.fetchall()
-            except sqlite3.Error as exc:
-                raise _wrap(exc, shared.path) from exc
+    def _existing_scenes(self, names: Iterable[str]) -> set[str]:
+        wanted = sorted(set(names))
+        rows = self._query(
+            f"SELECT scene FROM mem_scenes WHERE namespace = ? AND scene IN ({', '.join('?' * len(wanted))})",
+            [self.namespace, *wanted],
+        )
+        return {row[0] for row in rows}
 
     # -- cells -------------------------------------------------------------------
 
@@ -411,20 +177,28 @@ class MemoryDB:
         cell = NewCell(scene, cell_type, salience, content, source_id, occurred_at, context)  # type: ignore[arg-type]
         return self.add_cells([cell])[0]
 
-    def add_cells(self, cells: Iterable[NewCell], *, exchange_id: int | None = None) -> list[int]:
+    def add_cells(self, cells: Iterable[NewCell], *, exchange_id: int | None = None, reason: str = "") -> list[int]:
         """Store many cells in one transaction; return their ids in order.
 
         Every cell is validated before anything is written, so one bad cell
         stores none of them.
+
+        :param reason: why, for the history (see :meth:`change`).
         """
         created_at = self.now()
         rows = [self._row_values(cell, exchange_id, created_at) for cell in cells]
         if not rows:
             return []
-        with self.transaction() as conn:
-            last = conn.execute("SELECT COALESCE(MAX(id), 0) FROM mem_cells").fetchone()[0]
-            conn.executemany(self._INSERT, rows)
-            ids = [row[0] for row in conn.execute("SELECT id FROM mem_cells WHERE id > ? ORDER BY id", (last,))]
+        scenes = {row[1] for row in rows}
+        with self.change("cells added") as change:
+            existed = self._existing_scenes(scenes)
+            last = change.conn.execute("SELECT COALESCE(MAX(id), 0) FROM mem_cells").fetchone()[0]
+            change.conn.executemany(self._INSERT, rows)
+            ids = [r[0] for r in change.conn.execute("SELECT id FROM mem_cells WHERE id > ? ORDER BY id", (last,))]
+            self._new_scenes(change, scenes, existed)
+            for cell_id in ids:
+                after = snapshot(change.conn, self.namespace, "cell", cell_id)
+                change.record(self.namespace, "cell", cell_id, "add", None, after, reason)
         return ids
 
     def get_cell(self, cell_id: int) -> Cell | None:
@@ -458,27 +232,44 @@ class MemoryDB:
             changes["cell_type"] = cell_type
         if scene is not None:
             changes["scene"] = normalise_scene(scene)
-        with self.transaction() as conn:
+        with self.change("cell edited") as change:
+            if self.get_cell(cell_id) is None:
+                raise CellNotFoundError(f"no memory cell with id {cell_id} in namespace {self.namespace!r}")
             if changes:
+                existed = self._existing_scenes([changes["scene"]]) if "scene" in changes else set()
                 assignments = ", ".join(f"{column} = ?" for column in changes)
-                cursor = conn.execute(
+                before = snapshot(change.conn, self.namespace, "cell", cell_id)
+                change.conn.execute(
                     f"UPDATE mem_cells SET {assignments} WHERE id = ? AND namespace = ?",
                     (*changes.values(), cell_id, self.namespace),
                 )
-                found = cursor.rowcount > 0
-            else:
-                found = self.get_cell(cell_id) is not None
-            if not found:
-                raise CellNotFoundError(f"no memory cell with id {cell_id} in namespace {self.namespace!r}")
+                if "scene" in changes:
+                    self._new_scenes(change, [changes["scene"]], existed)
+                after = snapshot(change.conn, self.namespace, "cell", cell_id)
+                change.record(self.namespace, "cell", cell_id, "edit", before, after)
         cell = self.get_cell(cell_id)
         assert cell is not None
         return cell
 
     def delete_cell(self, cell_id: int) -> bool:
-        """Delete a cell; return False if there was none with that id."""
-        with self.transaction() as conn:
-            cursor = conn.execute("DELETE FROM mem_cells WHERE id = ? AND namespace = ?", (cell_id, self.namespace))
-        return cursor.rowcount > 0
+        """Delete a cell and its links (both recorded, so undo brings them back); False if there was none.
+
+        memkit itself never deletes: superseded and archived cells are kept.
+        """
+        with self.change("cell deleted") as change:
+            before = snapshot(change.conn, self.namespace, "cell", cell_id)
+            if before is None:
+                return False
+            links = change.conn.execute(
+                "SELECT id FROM mem_links WHERE namespace = ? AND (source = ? OR target = ?) ORDER BY id",
+                (self.namespace, cell_id, cell_id),
+            ).fetchall()
+            for (link_id,) in links:
+                with change.tracking(self.namespace, "link", link_id, "unlink"):
+                    change.conn.execute("DELETE FROM mem_links WHERE id = ?", (link_id,))
+            change.conn.execute("DELETE FROM mem_cells WHERE id = ? AND namespace = ?", (cell_id, self.namespace))
+            change.record(self.namespace, "cell", cell_id, "delete", before, None)
+        return True
 
     def count_cells(self, scene: str | None = None, *, include_history: bool = False) -> int:
         """How many current cells this namespace holds (in one scene, if given).
@@ -642,8 +433,8 @@ class MemoryDB:
         if not isinstance(summary, str):
             raise TypeError(f"summary must be a string, not {type(summary).__name__}")
         name = normalise_scene(scene)
-        with self.transaction() as conn:
-            conn.execute(
+        with self.change("summary written") as change, change.tracking(self.namespace, "scene", name, "summary"):
+            change.conn.execute(
                 """
                 INSERT INTO mem_scenes (namespace, scene, summary, updated_at) VALUES (?, ?, ?, ?)
                 ON CONFLICT (namespace, scene) DO UPDATE
@@ -738,88 +529,3 @@ class MemoryDB:
             )
             for row in rows
         ]
-
-    # -- reading the raw tables ------------------------------------------------
-
-    def sql(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        """Run one read-only SQL statement and return its rows as dicts (to look inside memory).
-
-        The statement sees every namespace. Anything that would write is refused.
-
-        :raises DatabaseError: the SQL is invalid or tries to write.
-        """
-        if not isinstance(statement, str):
-            raise TypeError(f"statement must be a string of SQL, not {type(statement).__name__}")
-        shared = self._shared
-        with shared.lock:
-            if shared.closed:
-                raise DatabaseError("this MemoryDB is closed; open the file again")
-            conn = shared.conn
-            try:
-                conn.execute("PRAGMA query_only = ON")
-                try:
-                    cursor = conn.execute(statement, params)
-                    columns = [column[0] for column in cursor.description or ()]
-                    return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
-                finally:
-                    conn.execute("PRAGMA query_only = OFF")
-            except sqlite3.Error as exc:
-                if "readonly" in str(exc):
-                    raise DatabaseError(
-                        "db.sql() only reads; change memory with add_cell, update_cell, delete_cell or upsert_scene"
-                    ) from exc
-                raise _wrap(exc, shared.path) from exc
-
-    # -- health ------------------------------------------------------------------
-
-    def check_integrity(self) -> list[str]:
-        """Problems found in the whole file (every namespace); empty when healthy.
-
-        Checks SQLite's own ``integrity_check``, FTS5's check of the index
-        against ``mem_cells`` (not on a read-only file), that the index holds exactly the rows of
-        ``mem_cells``, that each scene's ``cell_count`` is its number of cells,
-        and that no cells belong to an exchange not marked done (an exchange's
-        cells are stored in the transaction that marks it done, so it has all
-        of them or none).
-        """
-        problems = [f"SQLite integrity_check: {row[0]}" for row in self._query("PRAGMA integrity_check")]
-        problems = [problem for problem in problems if problem != "SQLite integrity_check: ok"]
-        try:
-            if not self.read_only:  # FTS5 runs its check as a write statement
-                self._query("INSERT INTO mem_cells_fts (mem_cells_fts, rank) VALUES ('integrity-check', 1)")
-        except DatabaseError:
-            problems.append(
-                "full-text index out of sync with mem_cells (FTS5 integrity-check failed); rebuild it with"
-                " INSERT INTO mem_cells_fts (mem_cells_fts) VALUES ('rebuild')"
-            )
-        self._query(
-            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.memkit_fts_rows USING fts5vocab(main, mem_cells_fts, instance)"
-        )
-        indexed = {row[0] for row in self._query("SELECT DISTINCT doc FROM temp.memkit_fts_rows")}
-        stored = {row[0] for row in self._query("SELECT id FROM mem_cells")}
-        if indexed != stored:
-            missing, extra = sorted(stored - indexed)[:10], sorted(indexed - stored)[:10]
-            problems.append(f"full-text index rows differ from mem_cells: not indexed {missing}, indexed only {extra}")
-        for row in self._query(
-            """
-            SELECT c.namespace, c.scene, COUNT(*) AS cells, COALESCE(MAX(s.cell_count), -1) AS counted
-            FROM mem_cells c LEFT JOIN mem_scenes s ON s.namespace = c.namespace AND s.scene = c.scene
-            GROUP BY c.namespace, c.scene HAVING cells != counted
-            UNION ALL
-            SELECT s.namespace, s.scene, 0, s.cell_count FROM mem_scenes s
-            WHERE s.cell_count != 0 AND NOT EXISTS
-                (SELECT 1 FROM mem_cells c WHERE c.namespace = s.namespace AND c.scene = s.scene)
-            """
-        ):
-            problems.append(
-                f"scene {row['scene']!r} of namespace {row['namespace']!r} has {row['cells']} cells"
-                f" but records {row['counted']}"
-            )
-        for row in self._query(
-            """
-            SELECT e.id, e.status, COUNT(c.id) AS cells FROM mem_exchanges e
-            JOIN mem_cells c ON c.exchange_id = e.id WHERE e.status != 'done' GROUP BY e.id ORDER BY e.id
-            """
-        ):
-            problems.append(f"exchange {row['id']} is {row['status']} but already has {row['cells']} cells")
-        return problems

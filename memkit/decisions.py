@@ -11,13 +11,15 @@ becomes a plain ``add``: the new cell is kept, and the plan says why.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .types import ACTIONS, LINK_KINDS, Cell, Decision
 
 __all__ = ["Plan", "resolve"]
 
+_NUMBERED = re.compile(r"\b(cells?) (\d+)\b", re.IGNORECASE)
 _ADD_RELATIONS = tuple(kind for kind in LINK_KINDS if kind != "replaces")
 #: Actions that need a target cell.
 NEEDS_TARGET = frozenset({"reinforce", "update", "supersede", "ignore"})
@@ -46,15 +48,27 @@ def _fallback(decision: Decision, why: str) -> Plan:
     return Plan("add", None, None, f"{why}; stored as a new cell", asked)
 
 
+def _with_ids(reason: str, shown: Sequence[Cell]) -> str:
+    """``reason`` with "cell 2" (a number the prompt showed) written as the cell's id."""
+
+    def to_id(match: re.Match[str]) -> str:
+        number = int(match.group(2))
+        return f"{match.group(1)} {shown[number - 1].id}" if 1 <= number <= len(shown) else match.group()
+
+    return _NUMBERED.sub(to_id, reason)
+
+
 def resolve(decisions: Sequence[Decision], shown: Sequence[Cell]) -> list[Plan]:
     """One :class:`Plan` per decision, in order.
 
     :param decisions: the parsed decisions, one per new cell.
     :param shown: the cells the prompt listed; number ``n`` is ``shown[n - 1]``.
+        Numbers in a decision's reason ("repeats cell 2") are written as ids.
     """
+    decisions = [replace(d, reason=_with_ids(d.reason, shown)) for d in decisions]
     plans: list[Plan] = []
-    replaced: dict[int, int] = {}  # target id -> number of the decision that replaced it
-    for position, decision in enumerate(decisions, start=1):
+    replaced: set[int] = set()  # ids replaced by an earlier decision
+    for decision in decisions:
         reason = decision.reason
         if decision.action not in ACTIONS:
             plans.append(_fallback(decision, f"unknown action {decision.action!r}"))
@@ -65,26 +79,26 @@ def resolve(decisions: Sequence[Decision], shown: Sequence[Cell]) -> list[Plan]:
             if target is None:
                 why = f"{decision.action} names no cell"
             elif shown:
-                why = f"{decision.action} names cell {target}, but only cells 1-{len(shown)} were shown"
+                why = f"{decision.action} names number {target}, but only numbers 1-{len(shown)} were shown"
             else:
-                why = f"{decision.action} names cell {target}, but no cells were shown"
+                why = f"{decision.action} names number {target}, but no cells were shown"
             plans.append(_fallback(decision, why))
             continue
         target_id = shown[target - 1].id if valid and target is not None else None
-        if target_id is not None and target_id in replaced and decision.action != "add":
-            why = f"cell {target} was already replaced by new cell {replaced[target_id]} of this exchange"
+        if target_id in replaced and decision.action != "add":
+            why = f"number {target} was already replaced by an earlier cell of this reply"
             plans.append(_fallback(decision, why))
             continue
         if decision.action == "add":
             if target is not None and not valid:
                 plans.append(
-                    Plan("add", None, None, f"{reason}; link to cell {target} dropped: it was not shown".lstrip("; "))
+                    Plan("add", None, None, f"{reason}; link to number {target} dropped: it was not shown".lstrip("; "))
                 )
                 continue
             relation = decision.relation if decision.relation in _ADD_RELATIONS else "same-subject"
             plans.append(Plan("add", target_id, relation if target_id is not None else None, reason))
             continue
         if decision.action in ("update", "supersede") and target_id is not None:
-            replaced[target_id] = position
+            replaced.add(target_id)
         plans.append(Plan(decision.action, target_id, None, reason))
     return plans

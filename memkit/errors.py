@@ -15,6 +15,7 @@ __all__ = [
     "CellNotFoundError",
     "DatabaseError",
     "DatasetError",
+    "HistoryConflictError",
     "MemkitError",
     "MissingKeyError",
     "RecordingError",
@@ -30,6 +31,10 @@ class MemkitError(Exception):
 
 class DatabaseError(MemkitError):
     """The memory database cannot be opened, read or written."""
+
+
+class HistoryConflictError(DatabaseError):
+    """Undo found a row changed around memkit's history, and changed nothing."""
 
 
 class SchemaVersionError(DatabaseError):

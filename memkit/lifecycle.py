@@ -14,7 +14,7 @@ Superseded and archived cells keep their content and stay searchable with
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from .errors import CellNotFoundError
@@ -44,63 +44,75 @@ def _cell(db: MemoryDB, cell_id: int, *, status: str = "current", role: str = "c
     return cell
 
 
-def reinforce(db: MemoryDB, cell_id: int, *, salience: float | None = None) -> Cell:
+def reinforce(db: MemoryDB, cell_id: int, *, salience: float | None = None, reason: str = "") -> Cell:
     """Record that a current cell was stated again: count it, note when, raise its salience.
 
     :param salience: the salience the restatement was given; the cell's
         becomes :func:`reinforced_salience` of the two.
     :raises CellNotFoundError: no such cell. :raises ValueError: the cell is not current.
     """
-    with db.transaction() as conn:
+    with db.change("stated again") as change:
         cell = _cell(db, cell_id)
         new = cell.salience if salience is None else validate_salience(salience)
-        conn.execute(
-            "UPDATE mem_cells SET seen_count = seen_count + 1, last_seen_at = ?, salience = ? WHERE id = ?",
-            (db.now(), reinforced_salience(cell.salience, new), cell_id),
-        )
+        with change.tracking(db.namespace, "cell", cell_id, "reinforce", reason):
+            change.conn.execute(
+                "UPDATE mem_cells SET seen_count = seen_count + 1, last_seen_at = ?, salience = ? WHERE id = ?",
+                (db.now(), reinforced_salience(cell.salience, new), cell_id),
+            )
     return _cell(db, cell_id)
 
 
-def supersede(db: MemoryDB, old_id: int, new_id: int, *, reason: str = "") -> Cell:
+def supersede(db: MemoryDB, old_id: int, new_id: int, *, reason: str = "", action: str = "supersede") -> Cell:
     """Mark ``old_id`` as replaced by ``new_id`` and return the old cell.
 
     The old cell keeps its content and gets a validity end (``valid_until``)
     and a ``replaces`` link from the new cell.
 
+    :param action: how the history names it: ``"update"`` (a newer value) or
+        ``"supersede"`` (ended or contradicted).
     :raises CellNotFoundError: either cell is missing. :raises ValueError: either is not current.
     """
     if old_id == new_id:
         raise ValueError(f"a cell cannot supersede itself (id {old_id})")
-    with db.transaction() as conn:
+    if action not in ("update", "supersede"):
+        raise ValueError(f"action must be 'update' or 'supersede', got {action!r}")
+    with db.change(f"replaced by cell {new_id}") as change:
         _cell(db, old_id, role="the superseded cell")
         _cell(db, new_id, role="the replacing cell")
-        conn.execute("UPDATE mem_cells SET valid_until = ? WHERE id = ?", (db.now(), old_id))
+        with change.tracking(db.namespace, "cell", old_id, action, reason):
+            change.conn.execute("UPDATE mem_cells SET valid_until = ? WHERE id = ?", (db.now(), old_id))
         link(db, new_id, old_id, "replaces", reason=reason)
     return _cell(db, old_id, status="superseded")
 
 
-def archive(db: MemoryDB, cell_ids: Iterable[int]) -> list[int]:
+def archive(db: MemoryDB, cell_ids: Iterable[int], *, reason: str = "") -> list[int]:
     """Hide current cells from recall (they are kept); return the ids archived.
 
     Ids of cells that are missing or not current are skipped.
+
+    :param reason: why, for the history; one per cell when ``cell_ids`` is a
+        mapping of id to reason.
     """
+    reasons = dict(cell_ids) if isinstance(cell_ids, Mapping) else {}
     wanted = list(dict.fromkeys(int(i) for i in cell_ids))
     archived: list[int] = []
-    with db.transaction() as conn:
+    with db.change("archived") as change:
         for cell_id in wanted:
             cell = db.get_cell(cell_id)
             if cell is not None and cell.status == "current":
-                conn.execute("UPDATE mem_cells SET archived_at = ? WHERE id = ?", (db.now(), cell_id))
+                with change.tracking(db.namespace, "cell", cell_id, "archive", reasons.get(cell_id) or reason):
+                    change.conn.execute("UPDATE mem_cells SET archived_at = ? WHERE id = ?", (db.now(), cell_id))
                 archived.append(cell_id)
     return archived
 
 
-def restore(db: MemoryDB, cell_id: int) -> Cell:
+def restore(db: MemoryDB, cell_id: int, *, reason: str = "") -> Cell:
     """Bring an archived cell back into current memory.
 
     :raises CellNotFoundError: no such cell. :raises ValueError: the cell is not archived.
     """
-    with db.transaction() as conn:
+    with db.change("restored") as change:
         _cell(db, cell_id, status="archived")
-        conn.execute("UPDATE mem_cells SET archived_at = NULL WHERE id = ?", (cell_id,))
+        with change.tracking(db.namespace, "cell", cell_id, "restore", reason):
+            change.conn.execute("UPDATE mem_cells SET archived_at = NULL WHERE id = ?", (cell_id,))
     return _cell(db, cell_id)

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from .errors import CellNotFoundError
+from .history import snapshot
 from .types import LINK_KINDS, Link
 
 if TYPE_CHECKING:
@@ -37,24 +38,33 @@ def link(db: MemoryDB, source: int, target: int, kind: str, *, reason: str = "")
         raise ValueError(f"kind must be one of {', '.join(LINK_KINDS)}; got {kind!r}")
     if source == target:
         raise ValueError(f"a cell cannot be linked to itself (id {source})")
-    with db.transaction() as conn:
+    with db.change("linked") as change:
         _check_cells(db, source, target)
-        conn.execute(
+        cursor = change.conn.execute(
             "INSERT INTO mem_links (namespace, source, target, kind, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (source, target, kind) DO NOTHING",
             (db.namespace, source, target, kind, reason.replace("\x00", "").strip(), db.now()),
         )
-    rows = db._query(
-        f"SELECT {_LINK_COLUMNS} FROM mem_links WHERE source = ? AND target = ? AND kind = ?", (source, target, kind)
-    )
-    return Link(**dict(rows[0]))
+        rows = db._query(
+            f"SELECT {_LINK_COLUMNS} FROM mem_links WHERE source = ? AND target = ? AND kind = ?",
+            (source, target, kind),
+        )
+        found = Link(**dict(rows[0]))
+        if cursor.rowcount:
+            after = snapshot(change.conn, db.namespace, "link", found.id)
+            change.record(db.namespace, "link", found.id, "link", None, after, reason)
+    return found
 
 
 def unlink(db: MemoryDB, link_id: int) -> bool:
     """Remove a link; return False if there was none with that id."""
-    with db.transaction() as conn:
-        cursor = conn.execute("DELETE FROM mem_links WHERE id = ? AND namespace = ?", (link_id, db.namespace))
-    return cursor.rowcount > 0
+    with db.change("unlinked") as change:
+        before = snapshot(change.conn, db.namespace, "link", link_id)
+        if before is None:
+            return False
+        change.conn.execute("DELETE FROM mem_links WHERE id = ? AND namespace = ?", (link_id, db.namespace))
+        change.record(db.namespace, "link", link_id, "unlink", before, None)
+    return True
 
 
 def list_links(db: MemoryDB, kinds: Iterable[str] | None = None) -> list[Link]:

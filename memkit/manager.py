@@ -181,7 +181,7 @@ class MemoryManager:
             ]
             decisions = parsed.decisions or tuple(Decision() for _ in new_cells)
             plans = resolve(decisions, related)
-            with self.db.transaction():
+            with self.db.change(f"exchange {exchange_id}", exchange_id=exchange_id) as change:
                 revisions = tuple(self._apply(c, plan, exchange_id) for c, plan in zip(new_cells, plans, strict=True))
                 self.db.mark_exchange(exchange_id, "done")
         except MemkitError as exc:
@@ -193,7 +193,7 @@ class MemoryManager:
         superseded = tuple(cell for cell in (self.db.get_cell(i) for i in replaced) if cell is not None)
         touched = tuple(dict.fromkeys(cell.scene for cell in cells))
         if consolidate and (cells or superseded):
-            self.consolidate(_by_scene(cells), _retired(superseded))
+            self._consolidate(_by_scene(cells), _retired(superseded), exchange_id=exchange_id, continues=change.id)
         return UpdateResult(exchange_id, cells, parsed.rejected, touched, revisions, superseded)
 
     def _apply(self, cell: NewCell, plan: Plan, exchange_id: int) -> Revision:
@@ -201,11 +201,11 @@ class MemoryManager:
         if plan.action == "ignore":
             return Revision("ignore", cell.content, None, plan.target_id, None, plan.reason, plan.asked)
         if plan.action == "reinforce" and plan.target_id is not None:
-            reinforce(self.db, plan.target_id, salience=cell.salience)
+            reinforce(self.db, plan.target_id, salience=cell.salience, reason=plan.reason)
             return Revision("reinforce", cell.content, plan.target_id, plan.target_id, None, plan.reason, plan.asked)
-        (new_id,) = self.db.add_cells([cell], exchange_id=exchange_id)
+        (new_id,) = self.db.add_cells([cell], exchange_id=exchange_id, reason=plan.reason)
         if plan.action in ("update", "supersede") and plan.target_id is not None:
-            supersede(self.db, plan.target_id, new_id, reason=f"{plan.action}: {plan.reason}".rstrip(": "))
+            supersede(self.db, plan.target_id, new_id, reason=plan.reason, action=plan.action)
         elif plan.target_id is not None and plan.relation is not None:
             link(self.db, new_id, plan.target_id, plan.relation, reason=plan.reason)
         return Revision(plan.action, cell.content, new_id, plan.target_id, plan.relation, plan.reason, plan.asked)
@@ -264,6 +264,16 @@ class MemoryManager:
         consolidated extractively by the offline rules, so a summary is never
         lost or left behind its cells.
         """
+        return self._consolidate(new_cells, retired)
+
+    def _consolidate(
+        self,
+        new_cells: Mapping[str, Sequence[NewCell]],
+        retired: Mapping[str, Sequence[str]] | None = None,
+        *,
+        exchange_id: int | None = None,
+        continues: int | None = None,
+    ) -> dict[str, str]:
         retired = {scene: list(gone) for scene, gone in (retired or {}).items() if gone}
         updates: dict[str, tuple[str, Sequence[NewCell]]] = {}
         for scene in dict.fromkeys([*new_cells, *retired]):
@@ -283,7 +293,7 @@ class MemoryManager:
                 summaries[scene] = extractive_consolidate(
                     summary, [(c.cell_type, c.salience, c.content) for c in cells], retired.get(scene, ())
                 )
-        with self.db.transaction():
+        with self.db.change("summaries consolidated", exchange_id=exchange_id, continues=continues):
             for scene, summary in summaries.items():
                 self.db.upsert_scene(scene, summary)
         return summaries

@@ -307,6 +307,36 @@ def m007_cell_context(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT INTO mem_cells_fts (mem_cells_fts) VALUES ('rebuild')")
 
 
+@_migration
+def m008_history(conn: sqlite3.Connection) -> None:
+    """Every change to a cell, a scene or a link, with the rows before and after.
+
+    ``kind`` and ``key`` name what changed (a cell id, a scene name, a link
+    id); events sharing a ``change_id`` are undone together; an undone event
+    keeps its row and gets ``undone_at``.
+    """
+    conn.execute(
+        """
+        CREATE TABLE mem_history (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            namespace TEXT NOT NULL DEFAULT 'default',
+            change_id INTEGER NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('cell', 'scene', 'link')),
+            key TEXT NOT NULL,
+            action TEXT NOT NULL,
+            before TEXT,
+            after TEXT,
+            reason TEXT NOT NULL DEFAULT '',
+            exchange_id INTEGER REFERENCES mem_exchanges(id),
+            created_at TEXT NOT NULL,
+            undone_at TEXT
+        )
+        """
+    )
+    conn.execute("CREATE INDEX mem_history_key ON mem_history (namespace, kind, key)")
+    conn.execute("CREATE INDEX mem_history_change ON mem_history (namespace, change_id)")
+
+
 def _execute_script(conn: sqlite3.Connection, script: str) -> None:
     """Run several statements inside the current transaction.
 

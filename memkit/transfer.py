@@ -77,7 +77,7 @@ def import_jsonl(db: MemoryDB, path: str | os.PathLike[str]) -> int:
                 raise ValueError(f"unknown kind {kind!r}")
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise MemkitError(f"{os.fspath(path)} line {number} is not a memkit record: {exc}") from exc
-    with db.transaction():
+    with db.change(f"imported from {os.path.basename(os.fspath(path))}"):
         db.add_cells(cells)
         for scene, summary in scenes:
             db.upsert_scene(scene, summary)

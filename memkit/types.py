@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 __all__ = [
     "ACTIONS",
@@ -18,6 +18,7 @@ __all__ = [
     "LINK_KINDS",
     "Cell",
     "Decision",
+    "Event",
     "Hit",
     "Link",
     "Message",
@@ -271,3 +272,34 @@ class Revision:
     relation: str | None = None
     reason: str = ""
     asked: str | None = None
+
+
+@dataclass(frozen=True)
+class Event:
+    """One recorded change to a cell, a scene or a link (see :mod:`memkit.history`).
+
+    ``before`` and ``after`` are the whole row (None when it did not exist);
+    ``change_id`` groups the events undone together.
+    """
+
+    id: int
+    change_id: int
+    kind: str
+    key: str
+    action: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    reason: str
+    exchange_id: int | None
+    created_at: str
+    undone_at: str | None
+    namespace: str
+
+    def changed(self) -> dict[str, tuple[Any, Any]]:
+        """The columns whose value differs: ``{column: (before, after)}``."""
+        before, after = self.before or {}, self.after or {}
+        return {
+            column: (before.get(column), after.get(column))
+            for column in dict.fromkeys([*before, *after])
+            if before.get(column) != after.get(column)
+        }

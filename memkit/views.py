@@ -1,4 +1,4 @@
-"""pandas views of memory: cells, scenes, search hits, recall, model calls, raw SQL, and time.
+"""pandas views of memory: cells, scenes, search hits, recall, model calls, raw SQL, time, and history.
 
 The only module that imports pandas, so the core stays light.
 """
@@ -10,8 +10,9 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 from .db import MemoryDB
+from .history import events, story
 from .llm import LLMCall
-from .types import Hit
+from .types import Event, Hit
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = [
     "calls_df",
     "cells_df",
+    "history_df",
     "hits_df",
     "recall_df",
     "scene_growth_df",
@@ -42,14 +44,24 @@ def _frame(rows: Iterable[dict[str, object]], columns: Sequence[str]) -> pd.Data
     return pd.DataFrame(list(rows), columns=list(columns))
 
 
-def cells_df(db: MemoryDB, scene: str | None = None) -> pd.DataFrame:
-    """Every cell of the database's namespace (of one scene, if given), oldest first."""
-    return _frame((asdict(c) for c in db.list_cells(scene)), _CELL_COLUMNS)
+def cells_df(db: MemoryDB, scene: str | None = None, *, include_history: bool = False) -> pd.DataFrame:
+    """The current cells of the database's namespace (of one scene, if given), oldest first.
+
+    With ``include_history=True``: superseded and archived cells too, with
+    their status, how often each was stated and when it stopped being current.
+    """
+    cells = db.list_cells(scene, include_history=include_history)
+    if not include_history:
+        return _frame((asdict(c) for c in cells), _CELL_COLUMNS)
+    rows = ({**asdict(c), "status": c.status} for c in cells)
+    return _frame(rows, [*_CELL_COLUMNS[:5], "status", "seen_count", "valid_until", "archived_at", *_CELL_COLUMNS[5:]])
 
 
-def scenes_df(db: MemoryDB) -> pd.DataFrame:
-    """Every scene of the namespace with its summary and cell count, last active first."""
-    return _frame((asdict(s) for s in db.list_scenes()), _SCENE_COLUMNS)
+def scenes_df(db: MemoryDB, *, include_history: bool = False) -> pd.DataFrame:
+    """The scenes of the namespace with summary and cell count, last active first (archived ones on request)."""
+    scenes = db.list_scenes(include_history=include_history)
+    columns = [*_SCENE_COLUMNS, "archived_at"] if include_history else _SCENE_COLUMNS
+    return _frame((asdict(s) for s in scenes), columns)
 
 
 def hits_df(hits: Iterable[Hit]) -> pd.DataFrame:
@@ -103,3 +115,48 @@ def scene_timeline_df(db: MemoryDB) -> pd.DataFrame:
         first=("time", "min"), last=("time", "max"), cells=("id", "count")
     )
     return timeline.reset_index().sort_values(["first", "scene"], kind="stable").reset_index(drop=True)
+
+
+_HISTORY_COLUMNS = ["id", "change_id", "when", "exchange_id", "what", "action", "before", "after", "why", "undone_at"]
+#: The column that says what a row is about, shown whole when a row appears or goes.
+_MAIN_COLUMN = {"cell": "content", "scene": "summary"}
+
+
+def _side(event: Event, side: str) -> str:
+    row = event.before if side == "before" else event.after
+    other = event.after if side == "before" else event.before
+    if row is None:
+        return ""
+    if other is None:  # the row appeared or went: say what it is
+        if event.kind == "link":
+            return f"{row['source']} {row['kind']} {row['target']}"
+        return str(row.get(_MAIN_COLUMN[event.kind]) or "(empty)")
+    changed = event.changed()
+    return "; ".join(f"{column}: {values[0 if side == 'before' else 1]}" for column, values in changed.items())
+
+
+def history_df(db: MemoryDB, cell_id: int | None = None) -> pd.DataFrame:
+    """Every recorded change to memory, oldest first: what, before, after, why, when, which exchange.
+
+    With ``cell_id``: that cell's whole story (its own events and its links'). ``before`` and
+    ``after`` show the columns that changed, or the whole statement when a row appears or goes.
+    """
+    found = events(db) if cell_id is None else story(db, cell_id)
+    rows: Iterable[dict[str, object]] = (
+        {
+            "id": e.id,
+            "change_id": e.change_id,
+            "when": e.created_at,
+            "exchange_id": e.exchange_id,
+            "what": f"{e.kind} {e.key}",
+            "action": e.action,
+            "before": _side(e, "before"),
+            "after": _side(e, "after"),
+            "why": e.reason,
+            "undone_at": e.undone_at,
+        }
+        for e in found
+    )
+    frame = _frame(rows, _HISTORY_COLUMNS)
+    frame["exchange_id"] = frame["exchange_id"].astype("Int64")
+    return frame

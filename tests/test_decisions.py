@@ -75,7 +75,7 @@ def test_parse_cells_pairs_each_cell_with_its_decision() -> None:
 def test_resolve_maps_short_numbers_to_cells() -> None:
     decisions = [
         Decision("add"),
-        Decision("reinforce", 1, None, "repeats"),
+        Decision("reinforce", 1, None, "repeats cell 1, not cells 2 or 9"),
         Decision("update", 2),
         Decision("supersede", 3, None, "cancelled"),
         Decision("add", 1, "cause"),
@@ -84,7 +84,7 @@ def test_resolve_maps_short_numbers_to_cells() -> None:
     ]
     assert resolve(decisions, SHOWN) == [
         Plan("add"),
-        Plan("reinforce", 101, None, "repeats"),
+        Plan("reinforce", 101, None, "repeats cell 101, not cells 205 or 9"),
         Plan("update", 205),
         Plan("supersede", 317, None, "cancelled"),
         Plan("add", 101, "cause"),
@@ -108,7 +108,7 @@ def test_resolve_maps_short_numbers_to_cells() -> None:
                 "add",
                 None,
                 None,
-                "update names cell 9, but only cells 1-3 were shown; stored as a new cell",
+                "update names number 9, but only numbers 1-3 were shown; stored as a new cell",
                 "update 9",
             ),
         ),
@@ -119,7 +119,7 @@ def test_resolve_maps_short_numbers_to_cells() -> None:
                 "add",
                 None,
                 None,
-                "reinforce names cell 0, but only cells 1-3 were shown; stored as a new cell",
+                "reinforce names number 0, but only numbers 1-3 were shown; stored as a new cell",
                 "reinforce 0",
             ),
         ),
@@ -132,12 +132,12 @@ def test_resolve_maps_short_numbers_to_cells() -> None:
         (
             Decision("update", 1),
             [],
-            Plan("add", None, None, "update names cell 1, but no cells were shown; stored as a new cell", "update 1"),
+            Plan("add", None, None, "update names number 1, but no cells were shown; stored as a new cell", "update 1"),
         ),
         (
             Decision("add", 7, "cause", "why"),
             SHOWN,
-            Plan("add", None, None, "why; link to cell 7 dropped: it was not shown"),
+            Plan("add", None, None, "why; link to number 7 dropped: it was not shown"),
         ),
     ],
 )
@@ -155,14 +155,14 @@ def test_a_cell_replaced_once_in_an_exchange_is_not_replaced_again() -> None:
             "add",
             None,
             None,
-            "cell 1 was already replaced by new cell 1 of this exchange; stored as a new cell",
+            "number 1 was already replaced by an earlier cell of this reply; stored as a new cell",
             "supersede 1",
         ),
         Plan(
             "add",
             None,
             None,
-            "cell 1 was already replaced by new cell 1 of this exchange; stored as a new cell",
+            "number 1 was already replaced by an earlier cell of this reply; stored as a new cell",
             "reinforce 1",
         ),
     ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from memkit import Cell, CellNotFoundError, Hit, MemoryDB, Scene
+from memkit import Cell, CellNotFoundError, DatabaseError, Hit, MemoryDB, Scene
 from memkit.lifecycle import archive, reinforce, reinforced_salience, restore, supersede
 from memkit.links import link, links_of, list_links, unlink
 from memkit.types import Link
@@ -160,9 +160,11 @@ def test_links_are_checked_idempotent_and_removable(db: MemoryDB) -> None:
     assert list_links(db) == []
 
 
-def test_a_linked_cell_cannot_be_deleted_from_under_its_link(db: MemoryDB) -> None:
+def test_deleting_a_cell_takes_its_links_and_raw_sql_cannot_orphan_them(db: MemoryDB) -> None:
     a, b = add(db, "The knee hurts."), add(db, "The marathon is off.")
     link(db, a, b, "cause")
-    with pytest.raises(Exception, match="FOREIGN KEY constraint failed"):
-        db.delete_cell(a)
+    with pytest.raises(DatabaseError, match="FOREIGN KEY constraint failed"), db.transaction() as conn:
+        conn.execute("DELETE FROM mem_cells WHERE id = ?", (a,))
     assert db.get_cell(a) is not None
+    assert db.delete_cell(a) is True
+    assert (list_links(db), db.get_cell(a), db.delete_cell(a)) == ([], None, False)

@@ -254,13 +254,13 @@ def test_malformed_model_decisions_lose_nothing(db: MemoryDB, scripted: Scripted
         "Ana paints.",
     ]
     assert [(r.action, r.target_id, r.asked, r.reason) for r in result.revisions] == [
-        ("add", None, "update 9", "update names cell 9, but only cells 1-1 were shown; stored as a new cell"),
+        ("add", None, "update 9", "update names number 9, but only numbers 1-1 were shown; stored as a new cell"),
         ("add", None, "fuse 1", "unknown action 'fuse'; stored as a new cell"),
         ("add", None, "supersede", "supersede names no cell; stored as a new cell"),
         ("add", None, "update", "update names no cell; stored as a new cell"),
         ("add", None, "ignore", "ignore names no cell; stored as a new cell"),
         ("add", None, "['add'] 1", "unknown action \"['add']\"; stored as a new cell"),
-        ("add", None, None, "link to cell 5 dropped: it was not shown"),
+        ("add", None, None, "link to number 5 dropped: it was not shown"),
     ]
     assert db.list_cells(include_history=True)[:1] == before  # the stored cell is untouched
     assert db.get_cell(kept).status == "current"  # type: ignore[union-attr]

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from memkit import Cell, MemoryDB, SchemaVersionError
+from memkit.history import events
+from memkit.links import list_links
 from memkit.migrations import MIGRATIONS, MIGRATIONS_TABLE, applied_migrations, migrate
 
 NAMES = [name for name, _ in MIGRATIONS]
@@ -54,6 +56,9 @@ def test_schema_tables_and_triggers() -> None:
         "mem_exchanges_status",
         "mem_links",
         "mem_links_target",
+        "mem_history",
+        "mem_history_key",
+        "mem_history_change",
         "sqlite_sequence",
     }
     assert "content='mem_cells'" in found["mem_cells_fts"]
@@ -111,6 +116,20 @@ def test_upgrade_from_every_earlier_schema_keeps_data_and_indexes_it(tmp_path: P
         " VALUES ('default', 'garden', 'Tomatoes.', '2025-01-01T00:00:00+00:00')"
         " ON CONFLICT (namespace, scene) DO UPDATE SET summary = excluded.summary"
     )
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "mem_links" in tables:
+        conn.execute(
+            "INSERT INTO mem_cells (namespace, scene, cell_type, salience, content, created_at)"
+            " VALUES ('default', 'garden', 'fact', 0.5, 'Staked on Monday.', '2025-01-02T00:00:00+00:00')"
+        )
+        conn.execute(
+            "INSERT INTO mem_links (source, target, kind, created_at) VALUES (2, 1, 'follows-from', '2025-01-02')"
+        )
+    if "mem_history" in tables:
+        conn.execute(
+            "INSERT INTO mem_history (change_id, kind, key, action, after, created_at)"
+            " VALUES (1, 'cell', '2', 'add', '{}', '2025-01-02')"
+        )
     conn.close()
     with MemoryDB(path) as db:
         assert [h.content for h in db.search("tomato")] == ["The tomatoes need staking."]
@@ -118,12 +137,18 @@ def test_upgrade_from_every_earlier_schema_keeps_data_and_indexes_it(tmp_path: P
             1, "garden", "fact", 0.6, "The tomatoes need staking.", None, None, "2025-01-01T00:00:00+00:00", "default"
         )
         scene = db.get_scene("garden")
-        assert (scene.summary, scene.cell_count, scene.archived_at) == ("Tomatoes.", 1, None)  # type: ignore[union-attr]
+        count = 2 if "mem_links" in tables else 1
+        assert (scene.summary, scene.cell_count, scene.archived_at) == ("Tomatoes.", count, None)  # type: ignore[union-attr]
+        assert [(x.source, x.kind, x.target) for x in list_links(db)] == (
+            [(2, "follows-from", 1)] if count == 2 else []
+        )
+        assert [e.action for e in events(db)] == (["add"] if "mem_history" in tables else [])
         assert db.check_integrity() == []
         # ids are never given twice, also to cells stored before the upgrade
         second = db.add_cell(scene="garden", cell_type="fact", salience=0.5, content="Water at dawn.")
         db.delete_cell(second)
         assert db.add_cell(scene="garden", cell_type="fact", salience=0.5, content="Water at dusk.") == second + 1
+        assert db.check_integrity() == []
     assert applied_migrations(sqlite3.connect(path)) == NAMES
 
 

@@ -1,0 +1,198 @@
+"""Opening one SQLite file safely for every namespace view to share.
+
+WAL journaling so readers in other processes are never blocked by a writer,
+retries while another program creates or migrates the file, a read-only
+fallback for files that cannot be written, migrations on open, and sqlite3
+errors turned into :class:`~memkit.errors.DatabaseError` messages that say
+the fix.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import DatabaseError, MemkitError
+from .migrations import MIGRATIONS, MIGRATIONS_TABLE, applied_migrations, check_known, migrate
+
+if TYPE_CHECKING:
+    from .history import Change
+
+__all__ = ["Clock", "Connection", "open_connection", "to_iso", "utc_now", "wrap_error"]
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The current time, in UTC (the default clock)."""
+    return datetime.now(timezone.utc)
+
+
+def to_iso(value: str | datetime | None, what: str = "time") -> str | None:
+    """``value`` as an ISO 8601 string (naive datetimes are taken as UTC).
+
+    :raises ValueError: a string that is not ISO 8601.
+    """
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.isoformat(timespec="seconds")
+    if isinstance(value, str):
+        try:
+            datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(
+                f"{what} must be an ISO 8601 date or datetime such as '2024-05-08T13:56:00', got {value!r}"
+            ) from None
+        return value
+    raise TypeError(f"{what} must be a str or datetime, not {type(value).__name__}")
+
+
+def wrap_error(exc: sqlite3.Error, path: str) -> DatabaseError:
+    """Turn a sqlite3 error into a DatabaseError whose message says the fix."""
+    text = str(exc)
+    where = "the in-memory database" if path == ":memory:" else repr(path)
+    if "not a database" in text or "malformed" in text:
+        return DatabaseError(
+            f"{where} is not a memkit database or is corrupt ({text}); open another file or restore it from a backup"
+        )
+    if "locked" in text or "busy" in text:
+        return DatabaseError(
+            f"{where} stayed locked by another connection ({text}); "
+            "close other programs using it, or open it with a longer timeout="
+        )
+    if "readonly" in text or "read-only" in text:
+        return DatabaseError(f"cannot write to {where}: it is read-only ({text}); nothing was changed")
+    if "full" in text:
+        return DatabaseError(f"cannot write to {where}: the disk is full ({text}); nothing was changed")
+    if "disk I/O error" in text:
+        return DatabaseError(
+            f"cannot write to {where}: the disk refused the write ({text}), it may be full or failing; "
+            "nothing was changed, free some space and try again"
+        )
+    return DatabaseError(f"SQLite error on {where}: {text}")
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    text = str(exc)
+    return "locked" in text or "busy" in text
+
+
+def _retry_busy(step: Callable[[], Any], deadline: float) -> Any:
+    """Run ``step``, again and again while SQLite says busy, until ``deadline``.
+
+    Some statements (switching to WAL, reading the schema while another
+    connection creates the file) get SQLITE_BUSY at once, without waiting
+    for the busy timeout: retrying them is what waiting means there.
+    """
+    pause = 0.002
+    while True:
+        try:
+            return step()
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
+
+
+def _connect(target: str, path: str, timeout: float) -> sqlite3.Connection:
+    """Open ``target`` (a path, or a ``file:`` URI for read-only access), check it
+    is a memkit database this version understands, and bring its schema up to date.
+    """
+    read_only = "mode=ro" in target
+    deadline = time.monotonic() + timeout
+    try:
+        conn = sqlite3.connect(
+            target, timeout=timeout, isolation_level=None, check_same_thread=False, uri=target.startswith("file:")
+        )
+    except sqlite3.Error as exc:
+        raise DatabaseError(f"cannot open {path!r}: {exc}; check the folder exists and is writable") from exc
+    try:
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        tables = _retry_busy(lambda: _table_names(conn), deadline)
+        if tables and MIGRATIONS_TABLE not in tables:
+            raise DatabaseError(
+                f"{path!r} is an SQLite database of another program (tables: {', '.join(sorted(tables)[:5])}); "
+                "memkit leaves it untouched: give the path of a new file"
+            )
+        pending = len(MIGRATIONS) - len(check_known(_retry_busy(lambda: applied_migrations(conn), deadline)))
+        if read_only:
+            if pending:
+                raise DatabaseError(
+                    f"{path!r} was written by an older memkit and must be upgraded, but it is read-only; "
+                    "copy it to a writable folder and open the copy"
+                )
+            return conn
+        if path != ":memory:":
+            mode = _retry_busy(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone()[0], deadline)
+            if str(mode).lower() == "wal":
+                conn.execute("PRAGMA synchronous = NORMAL")
+        if pending:
+            _retry_busy(lambda: migrate(conn), deadline)
+    except sqlite3.Error as exc:
+        conn.close()
+        raise wrap_error(exc, path) from exc
+    except MemkitError:
+        conn.close()
+        raise
+    return conn
+
+
+def _table_names(conn: sqlite3.Connection) -> set[str]:
+    rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+    return {row[0] for row in rows}
+
+
+@dataclass
+class Connection:
+    """The connection and lock shared by every namespace view of one file."""
+
+    conn: sqlite3.Connection
+    lock: threading.RLock
+    path: str
+    closed: bool = False
+    read_only: str | None = None  # why writes are refused, when they are
+    change: Change | None = None  # the change of the history being recorded, if any
+
+
+def open_connection(path: str, timeout: float) -> Connection:
+    """Open ``path`` for every namespace view to share; read-only when it cannot be written.
+
+    :raises DatabaseError: the file cannot be opened or is not a memkit database.
+    :raises SchemaVersionError: the file was written by a newer memkit.
+    """
+    if path == ":memory:":
+        return Connection(conn=_connect(path, path, timeout), lock=threading.RLock(), path=path)
+    if os.path.isdir(path):
+        raise DatabaseError(f"{path!r} is a directory; give the path of a database file")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isfile(path) or (os.access(path, os.W_OK) and os.access(folder, os.W_OK)):
+        try:
+            return Connection(conn=_connect(path, path, timeout), lock=threading.RLock(), path=path)
+        except DatabaseError as exc:
+            if not os.path.isfile(path) or "read-only" not in str(exc):
+                raise
+    # The file or its folder cannot be written: open it for reading only.
+    uri = Path(path).absolute().as_uri()
+    try:
+        conn = _connect(f"{uri}?mode=ro", path, timeout)
+    except DatabaseError as exc:
+        if not ("unable to open" in str(exc) or "read-only" in str(exc)) or os.path.exists(f"{path}-wal"):
+            raise
+        # No -wal file, so the main file holds everything, but SQLite cannot
+        # create its shared-memory file in a read-only folder: read the file
+        # as a snapshot that nothing changes while it is open.
+        conn = _connect(f"{uri}?mode=ro&immutable=1", path, timeout)
+    reason = f"{path!r} is opened read-only because the file or its folder cannot be written"
+    return Connection(conn=conn, lock=threading.RLock(), path=path, read_only=reason)

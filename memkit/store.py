@@ -1,0 +1,223 @@
+"""The store under :class:`memkit.MemoryDB`: one SQLite file shared by every namespace view.
+
+Transactions, history changes (see :mod:`memkit.history`), read-only SQL to
+look inside, and the health check. What memory *is* (cells, search, scenes,
+the exchange log) is in :mod:`memkit.db`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import timezone
+from typing import Any, TypeVar
+
+from .connection import Clock, Connection, wrap_error
+from .errors import DatabaseError
+from .history import Change
+
+__all__ = ["Store"]
+
+_S = TypeVar("_S", bound="Store")
+
+
+class Store:
+    """A namespace's view of one shared SQLite connection (the base of :class:`memkit.MemoryDB`)."""
+
+    namespace: str
+    clock: Clock
+    _shared: Connection
+
+    # -- connection management -------------------------------------------------
+
+    @property
+    def path(self) -> str:
+        """The database file path (or ``":memory:"``)."""
+        return self._shared.path
+
+    @property
+    def read_only(self) -> bool:
+        """Whether the file was opened for reading only (it or its folder cannot be written)."""
+        return self._shared.read_only is not None
+
+    def close(self) -> None:
+        """Close the connection (for every namespace view of it)."""
+        with self._shared.lock:
+            if not self._shared.closed:
+                self._shared.conn.close()
+                self._shared.closed = True
+
+    def __enter__(self: _S) -> _S:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def now(self) -> str:
+        """The clock's current time as an ISO 8601 string."""
+        return self.clock().astimezone(timezone.utc).isoformat(timespec="seconds")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """Run the writes inside the ``with`` block as one atomic transaction.
+
+        Nested blocks become savepoints. On an exception everything written
+        in the block is rolled back and the exception propagates (sqlite3
+        errors become :class:`DatabaseError`).
+        """
+        shared = self._shared
+        with shared.lock:
+            if shared.closed:
+                raise DatabaseError("this MemoryDB is closed; open the file again")
+            if shared.read_only is not None:
+                raise DatabaseError(f"cannot write: {shared.read_only}; copy it to a writable folder to change it")
+            conn = shared.conn
+            nested = conn.in_transaction
+            try:
+                conn.execute("SAVEPOINT memkit_nested" if nested else "BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise wrap_error(exc, shared.path) from exc
+            try:
+                yield conn
+            except BaseException as exc:
+                try:
+                    if nested:
+                        conn.execute("ROLLBACK TO memkit_nested")
+                        conn.execute("RELEASE memkit_nested")
+                    else:
+                        conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # the original error says more than the failed rollback
+                if isinstance(exc, sqlite3.Error):
+                    raise wrap_error(exc, shared.path) from exc
+                raise
+            else:
+                try:
+                    conn.execute("RELEASE memkit_nested" if nested else "COMMIT")
+                except sqlite3.Error as exc:
+                    if not nested and conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise wrap_error(exc, shared.path) from exc
+
+    @contextmanager
+    def change(
+        self, reason: str = "", *, exchange_id: int | None = None, continues: int | None = None
+    ) -> Iterator[Change]:
+        """Make the writes inside the ``with`` block one change of the history: one transaction, one step of undo.
+
+        Every write method records its events into the change open on this
+        connection, or opens its own. A block inside another joins it.
+
+        :param reason: why, recorded with each event that gives no reason of its own.
+        :param exchange_id: the exchange that caused the change.
+        :param continues: the id of an earlier change this one completes
+            (the manager's consolidation continues its exchange's change).
+        """
+        with self.transaction() as conn:
+            shared = self._shared
+            if shared.change is not None:
+                yield shared.change
+                return
+            shared.change = Change(conn, reason, exchange_id, self.now, continues)
+            try:
+                yield shared.change
+            finally:
+                shared.change = None
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        shared = self._shared
+        with shared.lock:
+            if shared.closed:
+                raise DatabaseError("this MemoryDB is closed; open the file again")
+            try:
+                cursor = shared.conn.execute(sql, params)
+                cursor.row_factory = sqlite3.Row
+                return cursor.fetchall()
+            except sqlite3.Error as exc:
+                raise wrap_error(exc, shared.path) from exc
+
+    # -- reading the raw tables ------------------------------------------------
+
+    def sql(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Run one read-only SQL statement and return its rows as dicts (to look inside memory).
+
+        The statement sees every namespace. Anything that would write is refused.
+
+        :raises DatabaseError: the SQL is invalid or tries to write.
+        """
+        if not isinstance(statement, str):
+            raise TypeError(f"statement must be a string of SQL, not {type(statement).__name__}")
+        shared = self._shared
+        with shared.lock:
+            if shared.closed:
+                raise DatabaseError("this MemoryDB is closed; open the file again")
+            conn = shared.conn
+            try:
+                conn.execute("PRAGMA query_only = ON")
+                try:
+                    cursor = conn.execute(statement, params)
+                    columns = [column[0] for column in cursor.description or ()]
+                    return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+                finally:
+                    conn.execute("PRAGMA query_only = OFF")
+            except sqlite3.Error as exc:
+                if "readonly" in str(exc):
+                    raise DatabaseError(
+                        "db.sql() only reads; change memory with add_cell, update_cell, delete_cell or upsert_scene"
+                    ) from exc
+                raise wrap_error(exc, shared.path) from exc
+
+    # -- health ------------------------------------------------------------------
+
+    def check_integrity(self) -> list[str]:
+        """Problems found in the whole file (every namespace); empty when healthy.
+
+        Checks SQLite's own ``integrity_check``, FTS5's check of the index
+        against ``mem_cells`` (not on a read-only file), that the index holds exactly the rows of
+        ``mem_cells``, that each scene's ``cell_count`` is its number of cells,
+        and that no cells belong to an exchange not marked done (an exchange's
+        cells are stored in the transaction that marks it done, so it has all
+        of them or none).
+        """
+        problems = [f"SQLite integrity_check: {row[0]}" for row in self._query("PRAGMA integrity_check")]
+        problems = [problem for problem in problems if problem != "SQLite integrity_check: ok"]
+        try:
+            if not self.read_only:  # FTS5 runs its check as a write statement
+                self._query("INSERT INTO mem_cells_fts (mem_cells_fts, rank) VALUES ('integrity-check', 1)")
+        except DatabaseError:
+            problems.append(
+                "full-text index out of sync with mem_cells (FTS5 integrity-check failed); rebuild it with"
+                " INSERT INTO mem_cells_fts (mem_cells_fts) VALUES ('rebuild')"
+            )
+        self._query(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.memkit_fts_rows USING fts5vocab(main, mem_cells_fts, instance)"
+        )
+        indexed = {row[0] for row in self._query("SELECT DISTINCT doc FROM temp.memkit_fts_rows")}
+        stored = {row[0] for row in self._query("SELECT id FROM mem_cells")}
+        if indexed != stored:
+            missing, extra = sorted(stored - indexed)[:10], sorted(indexed - stored)[:10]
+            problems.append(f"full-text index rows differ from mem_cells: not indexed {missing}, indexed only {extra}")
+        for row in self._query(
+            """
+            SELECT c.namespace, c.scene, COUNT(*) AS cells, COALESCE(MAX(s.cell_count), -1) AS counted
+            FROM mem_cells c LEFT JOIN mem_scenes s ON s.namespace = c.namespace AND s.scene = c.scene
+            GROUP BY c.namespace, c.scene HAVING cells != counted
+            UNION ALL
+            SELECT s.namespace, s.scene, 0, s.cell_count FROM mem_scenes s
+            WHERE s.cell_count != 0 AND NOT EXISTS
+                (SELECT 1 FROM mem_cells c WHERE c.namespace = s.namespace AND c.scene = s.scene)
+            """
+        ):
+            problems.append(
+                f"scene {row['scene']!r} of namespace {row['namespace']!r} has {row['cells']} cells"
+                f" but records {row['counted']}"
+            )
+        for row in self._query(
+            """
+            SELECT e.id, e.status, COUNT(c.id) AS cells FROM mem_exchanges e
+            JOIN mem_cells c ON c.exchange_id = e.id WHERE e.status != 'done' GROUP BY e.id ORDER BY e.id
+            """
+        ):
+            problems.append(f"exchange {row['id']} is {row['status']} but already has {row['cells']} cells")
+        return problems
