@@ -9,7 +9,6 @@ health check are in its base, :mod:`memkit.store`; how the file is opened
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -28,7 +27,6 @@ from .types import (
     Hit,
     NewCell,
     Scene,
-    Utterance,
     clean_text,
     normalise_scene,
     validate_salience,
@@ -476,56 +474,3 @@ class MemoryDB(Store):
             [*current_params, self.namespace, *params, include_history],
         )
         return [Scene(**dict(row)) for row in rows]
-
-    # -- exchanges (the raw log memory is built from) ----------------------------
-
-    def log_exchange(
-        self,
-        utterances: Sequence[Utterance],
-        *,
-        source_id: str | None = None,
-        occurred_at: str | datetime | None = None,
-    ) -> int:
-        """Record an exchange before it is turned into cells; return its id."""
-        payload = json.dumps(
-            [[redact_secrets(clean_text(u.speaker)), redact_secrets(clean_text(u.text))] for u in utterances],
-            ensure_ascii=False,
-        )
-        with self.transaction() as conn:
-            cursor = conn.execute(
-                "INSERT INTO mem_exchanges (namespace, utterances, source_id, occurred_at, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (
-                    self.namespace,
-                    payload,
-                    None if source_id is None else clean_text(str(source_id)),
-                    to_iso(occurred_at, "occurred_at"),
-                    self.now(),
-                ),
-            )
-        return int(cursor.lastrowid or 0)
-
-    def mark_exchange(self, exchange_id: int, status: str, error: str | None = None) -> None:
-        """Set an exchange's status to ``pending``, ``done`` or ``failed``."""
-        with self.transaction() as conn:
-            conn.execute(
-                "UPDATE mem_exchanges SET status = ?, error = ? WHERE id = ? AND namespace = ?",
-                (status, None if error is None else redact_secrets(clean_text(error)), exchange_id, self.namespace),
-            )
-
-    def unfinished_exchanges(self) -> list[tuple[int, list[Utterance], str | None, str | None]]:
-        """Exchanges still pending or failed: (id, utterances, source_id, occurred_at)."""
-        rows = self._query(
-            "SELECT id, utterances, source_id, occurred_at FROM mem_exchanges"
-            " WHERE namespace = ? AND status != 'done' ORDER BY id",
-            (self.namespace,),
-        )
-        return [
-            (
-                row["id"],
-                [Utterance(speaker, text) for speaker, text in json.loads(row["utterances"])],
-                row["source_id"],
-                row["occurred_at"],
-            )
-            for row in rows
-        ]

@@ -1,21 +1,24 @@
 """The store under :class:`memkit.MemoryDB`: one SQLite file shared by every namespace view.
 
-Transactions, history changes (see :mod:`memkit.history`), read-only SQL to
-look inside, and the health check. What memory *is* (cells, search, scenes,
-the exchange log) is in :mod:`memkit.db`.
+Transactions, history changes (see :mod:`memkit.history`), the log of the
+exchanges memory is built from, read-only SQL to look inside, and the health
+check. What memory *is* (cells, search, scenes) is in :mod:`memkit.db`.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import timezone
+from datetime import datetime, timezone
 from typing import Any, TypeVar
 
-from .connection import Clock, Connection, wrap_error
+from .connection import Clock, Connection, to_iso, wrap_error
 from .errors import DatabaseError
 from .history import Change
+from .redact import redact_secrets
+from .types import Utterance, clean_text
 
 __all__ = ["Store"]
 
@@ -136,6 +139,59 @@ class Store:
                 return cursor.fetchall()
             except sqlite3.Error as exc:
                 raise wrap_error(exc, shared.path) from exc
+
+    # -- exchanges (the raw log memory is built from) ----------------------------
+
+    def log_exchange(
+        self,
+        utterances: Sequence[Utterance],
+        *,
+        source_id: str | None = None,
+        occurred_at: str | datetime | None = None,
+    ) -> int:
+        """Record an exchange before it is turned into cells; return its id."""
+        payload = json.dumps(
+            [[redact_secrets(clean_text(u.speaker)), redact_secrets(clean_text(u.text))] for u in utterances],
+            ensure_ascii=False,
+        )
+        with self.transaction() as conn:
+            cursor = conn.execute(
+                "INSERT INTO mem_exchanges (namespace, utterances, source_id, occurred_at, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (
+                    self.namespace,
+                    payload,
+                    None if source_id is None else clean_text(str(source_id)),
+                    to_iso(occurred_at, "occurred_at"),
+                    self.now(),
+                ),
+            )
+        return int(cursor.lastrowid or 0)
+
+    def mark_exchange(self, exchange_id: int, status: str, error: str | None = None) -> None:
+        """Set an exchange's status to ``pending``, ``done`` or ``failed``."""
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE mem_exchanges SET status = ?, error = ? WHERE id = ? AND namespace = ?",
+                (status, None if error is None else redact_secrets(clean_text(error)), exchange_id, self.namespace),
+            )
+
+    def unfinished_exchanges(self) -> list[tuple[int, list[Utterance], str | None, str | None]]:
+        """Exchanges still pending or failed: (id, utterances, source_id, occurred_at)."""
+        rows = self._query(
+            "SELECT id, utterances, source_id, occurred_at FROM mem_exchanges"
+            " WHERE namespace = ? AND status != 'done' ORDER BY id",
+            (self.namespace,),
+        )
+        return [
+            (
+                row["id"],
+                [Utterance(speaker, text) for speaker, text in json.loads(row["utterances"])],
+                row["source_id"],
+                row["occurred_at"],
+            )
+            for row in rows
+        ]
 
     # -- reading the raw tables ------------------------------------------------
 

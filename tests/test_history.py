@@ -225,27 +225,32 @@ def replay(history: list[Any]) -> dict[str, dict[Any, dict[str, Any]]]:
 
 
 def test_history_accounts_for_every_change_of_a_scripted_conversation(db: MemoryDB, clock: FixedClock) -> None:
-    def cells(*items: dict[str, Any]) -> str:
-        return json.dumps({"cells": [{"scene": "life", "cell_type": "fact", "salience": 0.6, **i} for i in items]})
+    def cells(*items: dict[str, Any]) -> Callable[[Any], str]:
+        """A reply naming stored cells by their content; the reply gives the number the prompt showed."""
 
-    # each exchange shows the model the newest cells: 1 = sister, 2 = coffee, 3 = Lisbon
+        def reply(request: Any) -> str:
+            number = {content: n for n, _, _, content in request.data["cells"]}
+            found = [{**i, "target": number.get(i["target"], i["target"])} if "target" in i else i for i in items]
+            return json.dumps({"cells": [{"scene": "life", "cell_type": "fact", "salience": 0.6, **i} for i in found]})
+
+        return reply
+
+    lisbon, coffee, sister = "Ana lives in Lisbon.", "Ana drinks coffee.", "Ana has a sister."
     model = ScriptedBackend(
         [
-            cells(
-                {"content": "Ana lives in Lisbon."}, {"content": "Ana drinks coffee."}, {"content": "Ana has a sister."}
-            ),
+            cells({"content": lisbon}, {"content": coffee}, {"content": sister}),
             '{"summaries": [{"scene": "life", "summary": "Ana lives in Lisbon, drinks coffee, has a sister."}]}',
-            cells({"content": "Ana lives in Lisbon.", "action": "reinforce", "target": 3}),
+            cells({"content": lisbon, "action": "reinforce", "target": lisbon}),
             cells(
-                {"content": "Ana moved to Berlin.", "action": "update", "target": 3, "reason": "moved"},
-                {"content": "Ana drinks tea.", "action": "supersede", "target": 2},
-                {"content": "Ana's sister has a cat.", "action": "add", "target": 1, "relation": "same-subject"},
-                {"content": "Ana paints.", "action": "fuse", "target": 1},
-                {"content": "Ana has a sister.", "action": "ignore", "target": 1},
-                {"content": "Ana drinks green tea.", "action": "update", "target": 2},
+                {"content": "Ana moved to Berlin.", "action": "update", "target": lisbon, "reason": "moved"},
+                {"content": "Ana drinks tea.", "action": "supersede", "target": coffee},
+                {"content": "Ana's sister has a cat.", "action": "add", "target": sister, "relation": "same-subject"},
+                {"content": "Ana paints.", "action": "fuse", "target": sister},
+                {"content": sister, "action": "ignore", "target": sister},
+                {"content": "Ana drinks green tea.", "action": "update", "target": coffee},
             ),
             '{"summaries": [{"scene": "life", "summary": "Ana lives in Berlin, drinks tea, has a sister."}]}',
-            cells({"content": "Ana sings.", "action": "update", "target": 7}),
+            cells({"content": "Ana sings.", "action": "update", "target": 99}),
             "not json",  # this consolidation falls back to the offline rules
         ]
     )
@@ -259,6 +264,9 @@ def test_history_accounts_for_every_change_of_a_scripted_conversation(db: Memory
 
     history = events(db)
     fell_back = "; stored as a new cell"
+    shown = {content: number for number, _, _, content in model.history[3].data["cells"]}  # the third exchange's
+    replaced = f"number {shown[coffee]} was already replaced"
+    listed = len(model.history[5].data["cells"])  # how many cells the fourth exchange's prompt showed
     assert [(e.id, e.change_id, e.exchange_id, e.kind, e.key, e.action, e.reason) for e in history] == [
         (1, 1, 1, "scene", "life", "create", "exchange 1"),
         (2, 1, 1, "cell", "1", "add", "exchange 1"),
@@ -275,9 +283,9 @@ def test_history_accounts_for_every_change_of_a_scripted_conversation(db: Memory
         (13, 7, 3, "cell", "6", "add", "exchange 3"),
         (14, 7, 3, "link", "3", "link", "exchange 3"),
         (15, 7, 3, "cell", "7", "add", "unknown action 'fuse'" + fell_back),
-        (16, 7, 3, "cell", "8", "add", "number 2 was already replaced by an earlier cell of this reply" + fell_back),
+        (16, 7, 3, "cell", "8", "add", f"{replaced} by an earlier cell of this reply{fell_back}"),
         (17, 7, 3, "scene", "life", "summary", "summaries consolidated"),
-        (18, 18, 4, "cell", "9", "add", "update names number 7, but only numbers 1-3 were shown" + fell_back),
+        (18, 18, 4, "cell", "9", "add", f"update names number 99, but only numbers 1-{listed} were shown{fell_back}"),
         (19, 18, 4, "scene", "life", "summary", "summaries consolidated"),
         (20, 20, None, "cell", "6", "archive", "decayed"),
         (21, 21, None, "scene", "life", "summary", "summary written"),
