@@ -188,7 +188,10 @@ class TurnCost:
     calls: int
     prompt_tokens: int
     response_tokens: int
+    #: Calls per task (``"answer"``, ``"extract"``, ``"consolidate"``).
     by_task: dict[str, int]
+    #: Prompt tokens per task.
+    prompt_tokens_by_task: dict[str, int]
 
 
 class CostMeter:
@@ -213,8 +216,10 @@ class CostMeter:
         yield
         calls = self.log.calls[start:]
         by_task: dict[str, int] = {}
+        tokens_by_task: dict[str, int] = {}
         for call in calls:
             by_task[call.task] = by_task.get(call.task, 0) + 1
+            tokens_by_task[call.task] = tokens_by_task.get(call.task, 0) + call.prompt_tokens
         self.turns.append(
             TurnCost(
                 turn=len(self.turns) + 1,
@@ -222,6 +227,7 @@ class CostMeter:
                 prompt_tokens=sum(c.prompt_tokens for c in calls),
                 response_tokens=sum(c.response_tokens for c in calls),
                 by_task=by_task,
+                prompt_tokens_by_task=tokens_by_task,
             )
         )
 

@@ -101,8 +101,9 @@ def test_cost_meter_splits_the_call_log_into_turns(db: memkit.MemoryDB) -> None:
         prompt_tokens=sum(c.prompt_tokens for c in calls),
         response_tokens=sum(c.response_tokens for c in calls),
         by_task={"answer": 1, "extract": 1, "consolidate": 1},
+        prompt_tokens_by_task={call.task: call.prompt_tokens for call in calls},
     )
-    assert empty == TurnCost(turn=2, calls=0, prompt_tokens=0, response_tokens=0, by_task={})
+    assert empty == TurnCost(turn=2, calls=0, prompt_tokens=0, response_tokens=0, by_task={}, prompt_tokens_by_task={})
     with pytest.raises(TypeError, match="CallLog"):
         CostMeter([])  # type: ignore[arg-type]
 
