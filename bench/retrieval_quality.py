@@ -133,7 +133,7 @@ def exchange_context(turns: Sequence[Turn], index: int, captions: bool) -> str |
     return " ".join(around) or None
 
 
-def memkit_turns_search(conversation: Conversation, captions: bool) -> Search:
+def memkit_turns_db(conversation: Conversation, captions: bool) -> memkit.MemoryDB:
     """memkit, each turn one cell in its session's scene, dated, with the turns around it as context."""
     db = memkit.MemoryDB(clock=_Clock(_end_of(conversation)), ranking=RANKING)
     turns = conversation.turns
@@ -149,11 +149,11 @@ def memkit_turns_search(conversation: Conversation, captions: bool) -> Search:
         )
         for index, turn in enumerate(turns)
     )
-    return memkit_search(db, overfetch=1)
+    return db
 
 
-def memkit_ingest_search(conversation: Conversation, captions: bool) -> Search:
-    """memkit's whole pipeline: ingest through the offline engine, hits mapped back by source_id."""
+def memkit_ingest_db(conversation: Conversation, captions: bool) -> memkit.MemoryDB:
+    """memkit's whole pipeline: the conversation ingested through the offline engine."""
     db = memkit.MemoryDB(clock=_Clock(_end_of(conversation)), ranking=RANKING)
     manager = memkit.MemoryManager(db, "offline")
     manager.ingest(
@@ -163,7 +163,52 @@ def memkit_ingest_search(conversation: Conversation, captions: bool) -> Search:
         ],
         progress=False,
     )
-    return memkit_search(db)
+    return db
+
+
+def memkit_turns_search(conversation: Conversation, captions: bool) -> Search:
+    """``memkit.MemoryDB.search`` over :func:`memkit_turns_db` (one cell per turn)."""
+    return memkit_search(memkit_turns_db(conversation, captions), overfetch=1)
+
+
+def memkit_ingest_search(conversation: Conversation, captions: bool) -> Search:
+    """``memkit.MemoryDB.search`` over :func:`memkit_ingest_db`, hits mapped back to turns by source_id."""
+    return memkit_search(memkit_ingest_db(conversation, captions))
+
+
+#: The cues measured one at a time by ``--ablation`` (each set to 0, the rest as they are).
+ABLATION = (
+    "context_weight",
+    "scene_signal_weight",
+    "subject_weight",
+    "time_weight",
+    "date_weight",
+    "recency_weight",
+    "salience_weight",
+)
+
+
+def ablation(conversations: Sequence[Conversation], captions: bool, k: int = 10, fetch: int = max(DEFAULT_KS)) -> str:
+    """recall@k of both memkit systems with all cues, then with each cue switched off (a Markdown table)."""
+    builders = {"memkit-turns": (memkit_turns_db, 1), "memkit-ingest": (memkit_ingest_db, 3)}
+    built = {name: [build(c, captions) for c in conversations] for name, (build, _) in builders.items()}
+    variants: list[tuple[str, memkit.Ranking]] = [("(all cues, as shipped)", RANKING)]
+    variants += [(f"{knob} = 0", dataclasses.replace(RANKING, **{knob: 0})) for knob in ABLATION]
+    variants.append(
+        ("all cues off (bm25 on 3 columns only)", dataclasses.replace(RANKING, **dict.fromkeys(ABLATION[1:], 0)))
+    )
+    lines = [f"| ranking | {' | '.join(f'{name} recall@{k}' for name in builders)} |", "|---|---:|---:|"]
+    for label, ranking in variants:
+        figures = []
+        for name, (_, overfetch) in builders.items():
+            found: list[tuple[Question, Sequence[str]]] = []
+            for conversation, db in zip(conversations, built[name], strict=True):
+                db.ranking = ranking
+                search = memkit_search(db, overfetch=overfetch)
+                found += [(q, search(q.question, fetch)) for q in conversation.questions]  # as the main run
+            figures.append(f"{score_retrieval(found, (k,)).recall['all'][k]:.1f}")
+        lines.append(f"| {label} | {' | '.join(figures)} |")
+    return "\n".join(lines)
 
 
 SYSTEMS: dict[str, Callable[[Conversation, bool], Search]] = {
@@ -289,6 +334,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="memkit ranking knobs to change, as name=value,... (e.g. context_weight=0,scene_signal_weight=0)",
     )
     parser.add_argument("--plot", type=Path, help="save a bar chart of recall@10 by category to this PNG")
+    parser.add_argument(
+        "--ablation", action="store_true", help="then measure memkit again with each ranking cue switched off"
+    )
     args = parser.parse_args(argv)
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
     unknown = [s for s in systems if s not in SYSTEMS]
@@ -305,14 +353,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     path = find_locomo(args.locomo)
     conversations = read_locomo(path)[: args.conversations]
     turns = sum(len(c.turns) for c in conversations)
-    questions = sum(len(c.questions) for c in conversations)
-    print(f"{path.name}: {len(conversations)} conversations, {turns} turns, {questions} questions (categories 1-4)")
+    questions = sum(1 for c in conversations for q in c.questions if q.evidence)
+    print(f"{path.name}: {len(conversations)} conversations, {turns} turns, {questions} questions with evidence")
     print(f"photo captions {'left out' if args.no_captions else 'included'}; memkit {memkit.__version__}; {RANKING}\n")
     results = measure(conversations, systems, captions=not args.no_captions)
     print(format_results(results))
     if args.plot:
         plot(results, args.plot)
         print(f"\nplot saved to {args.plot}")
+    if args.ablation:
+        print("\nmemkit with one ranking cue switched off at a time:\n")
+        print(ablation(conversations, captions=not args.no_captions))
     return 0
 
 
