@@ -290,7 +290,7 @@ class Ranking:
     #: How many bm25 candidates to re-rank per requested hit ...
     pool_factor: int = 4
     #: ... and at least this many.
-    min_pool: int = 100
+    min_pool: int = 50
     #: Score factor of superseded and archived cells, when history is searched.
     history_weight: float = 0.5
 
@@ -372,8 +372,8 @@ def named_dates(query: str) -> tuple[frozenset[int], frozenset[int]]:
 
 def subject_of(content: str) -> str:
     """The first word of ``content``, lower-cased, without a possessive ``'s`` ("" if none)."""
-    match = _TOKEN.search(content.lower())
-    return match.group().rstrip("*").replace("_", "") if match else ""
+    match = _TOKEN.search(content)
+    return match.group().lower().rstrip("*").replace("_", "") if match else ""
 
 
 def _dated_in(timestamp: str | None, months: frozenset[int], years: frozenset[int]) -> bool:
