@@ -42,6 +42,11 @@ __all__ = ["MAX_CANDIDATE_SCENES", "RECENT_CELLS", "IngestResult", "MemoryManage
 #: How many existing scenes the extraction step is shown (the last active one
 #: plus those whose cells best match the exchange).
 MAX_CANDIDATE_SCENES = 5
+#: How many of a candidate scene's newest cells describe it to the extraction step.
+_PROFILE_CELLS = 15
+#: Of those, how many are simply the most recently active (a topic can return
+#: in words its earlier cells never used).
+_RECENT_SCENES = 3
 #: How many of the cells shown to extraction are the newest of the last
 #: active scene (the rest are the best matches of the exchange).
 RECENT_CELLS = 3
@@ -169,11 +174,13 @@ class MemoryManager:
         try:
             scenes = self.db.list_scenes()
             related = self._related_cells(utterances, scenes)
+            candidates = self._candidate_scenes(utterances, scenes, pending)
             request = extract_request(
                 utterances,
-                self._candidate_scenes(utterances, scenes, pending),
+                candidates,
                 cell_types=self.db.cell_types,
                 related=related,
+                profiles=self._scene_profiles(candidates),
             )
             parsed = parse_cells(invoke(self.llm, request, self.calls), cell_types=self.db.cell_types)
             new_cells = [
@@ -227,10 +234,10 @@ class MemoryManager:
         scenes: Sequence[Scene],
         pending: Mapping[str, Sequence[NewCell]] | None = None,
     ) -> list[Scene]:
-        """The last active scene, then the scenes whose cells best match the exchange."""
+        """The most recently active scenes, then those whose cells best match the exchange."""
         if not scenes:
             return []
-        chosen = [scenes[0].scene]
+        chosen = [scene.scene for scene in scenes[:_RECENT_SCENES]]
         text = " ".join(u.text for u in utterances)[:2000]
         for hit in self.db.search(text, limit=3 * MAX_CANDIDATE_SCENES):
             if hit.matched and hit.scene not in chosen:
@@ -247,6 +254,19 @@ class MemoryManager:
                 scene = replace(scene, summary=summary)
             result.append(scene)
         return result
+
+    def _scene_profiles(self, scenes: Sequence[Scene]) -> dict[str, str]:
+        """The newest current cells of each scene, as text.
+
+        A summary stays under 100 words however large its scene grows; the
+        scene's own recent cells say more about which words belong to it.
+        """
+        return {
+            scene.scene: " ".join(
+                cell.content for cell in self.db.list_cells(scene.scene, limit=_PROFILE_CELLS, newest_first=True)
+            )
+            for scene in scenes
+        }
 
     # -- consolidation ----------------------------------------------------------
 

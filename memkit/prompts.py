@@ -166,8 +166,13 @@ def extract_request(
     *,
     cell_types: Sequence[str] = CELL_TYPES,
     related: Sequence[Cell] = (),
+    profiles: Mapping[str, str] | None = None,
 ) -> LLMRequest:
     """The request that turns a conversation into memory cells.
+
+    :param scenes: candidate scenes, the most recently active first.
+    :param profiles: scene -> text of its recent cells; not shown to a model
+        (the summary is), but given to the offline engine to match scenes by.
 
     :param related: stored cells the new ones may repeat, change or relate
         to; the prompt numbers them 1..k (at most :data:`MAX_CELLS_IN_PROMPT`)
@@ -199,7 +204,7 @@ def extract_request(
         json_schema=schema,
         data={
             "utterances": [(u.speaker, u.text) for u in utterances],
-            "scenes": [(s.scene, s.summary) for s in listed],
+            "scenes": [(s.scene, s.summary, (profiles or {}).get(s.scene, "")) for s in listed],
             "cell_types": list(cell_types),
             "cells": [(number, c.cell_type, c.scene, c.content) for number, c in enumerate(shown, start=1)],
         },

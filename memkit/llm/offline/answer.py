@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .extract import MAX_CHARS_READ
 from .summarise import near_duplicate
-from .text import rewrite_person, split_sentences, strip_fillers
+from .text import MAX_CHARS_READ, rewrite_person, split_sentences, strip_fillers
 
-__all__ = ["compose_answer"]
+__all__ = ["MEMORY_REPORTS", "compose_answer"]
+
+#: How the offline engine's replies report what memory holds. What follows
+#: one of these in a reply is recalled memory, not news: extraction skips it.
+MEMORY_REPORTS = ("Noted:", "From memory:", "Related memory:", "I have nothing in memory")
 
 _QUESTION_OPENERS = (
     "what",
@@ -70,7 +73,7 @@ def compose_answer(
     matched = [h for h in hits if h[3]]
     if _is_question(text):
         if matched:
-            return "From memory: " + _joined([h[1] for h in matched[:_MAX_RECALLED]])
+            return f"{MEMORY_REPORTS[1]} " + _joined([h[1] for h in matched[:_MAX_RECALLED]])
         if scenes and scenes[0][1].strip():
             return (
                 "I have nothing in memory that answers that directly. "
@@ -85,8 +88,8 @@ def compose_answer(
     head, _, rest = restated.partition(" ")
     if head in _LOWERABLE:
         restated = f"{head.lower()} {rest}".strip()
-    reply = f"Noted: {restated}."
+    reply = f"{MEMORY_REPORTS[0]} {restated}."
     related = [h for h in matched if not near_duplicate(h[1], first, threshold=0.6)]
     if related:
-        reply += f" Related memory: {related[0][1].strip().rstrip('.')}."
+        reply += f" {MEMORY_REPORTS[2]} {related[0][1].strip().rstrip('.')}."
     return reply

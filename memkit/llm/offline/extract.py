@@ -19,18 +19,17 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from .answer import MEMORY_REPORTS
 from .classify import classify, salience_of
 from .revise import CARRIED_CUES, Change, Listed, carried_change, decide
 from .scenes import choose_scene
 from .summarise import near_duplicate
-from .text import rewrite_person, split_sentences, stem, strip_fillers, terms
+from .text import MAX_CHARS_READ, rewrite_person, split_sentences, stem, strip_fillers, terms
 
-__all__ = ["ASSISTANT_SPEAKERS", "MAX_CELLS", "MAX_CHARS_READ", "extract_cells"]
+__all__ = ["ASSISTANT_SPEAKERS", "MAX_CELLS", "extract_cells"]
 
 #: At most this many cells per exchange (the most salient are kept).
 MAX_CELLS = 6
-#: Only the start of a very long message is read.
-MAX_CHARS_READ = 20_000
 _MAX_CONTENT_CHARS = 300
 ASSISTANT_SPEAKERS = frozenset({"assistant", "ai", "bot", "agent"})
 _SMALL_TALK = frozenset(
@@ -114,6 +113,8 @@ def _candidates(utterances: Sequence[tuple[str, str]], known: Sequence[str] = ()
     for speaker, text in utterances:
         is_assistant = speaker.strip().lower() in ASSISTANT_SPEAKERS
         for sentence in split_sentences(text[:MAX_CHARS_READ]):
+            if is_assistant and sentence.startswith(MEMORY_REPORTS):
+                break  # the rest of this reply reports what memory already holds
             if sentence.rstrip().endswith("?"):
                 continue
             words = terms(sentence)
@@ -136,24 +137,28 @@ def _candidates(utterances: Sequence[tuple[str, str]], known: Sequence[str] = ()
 
 def extract_cells(
     utterances: Sequence[tuple[str, str]],
-    scenes: Sequence[tuple[str, str]],
+    scenes: Sequence[tuple[str, ...]],
     cell_types: Sequence[str] | None = None,
     listed: Sequence[Listed] = (),
 ) -> str:
     """The extraction reply, as JSON text: ``{"cells": [...]}``.
 
+    :param scenes: candidate scenes, most recently active first, as (name,
+        summary) or (name, summary, text of recent cells).
+
     :param listed: stored cells shown by number, (number, cell_type, scene,
         content); a cell that acts on one carries ``action``, ``target``,
         ``reason`` (and ``relation``); a plain add carries none of them.
     """
-    known = [sentence for _, summary in scenes for sentence in split_sentences(summary)]
+    known = [sentence for _, summary, *_ in scenes for sentence in split_sentences(summary)]
     known += [content for *_, content in listed]
     candidates = _candidates(utterances, known)
     if not candidates:
         return json.dumps({"cells": []})
     speakers = sorted({speaker for speaker, _ in utterances})
     whole = " ".join(text[:MAX_CHARS_READ] for _, text in utterances)
-    scene = choose_scene(whole, scenes, exclude=speakers).scene
+    profiles = [(name, " ".join(texts)) for name, *texts in scenes]
+    scene = choose_scene(whole, profiles, exclude=speakers).scene
     cells: list[tuple[int, dict[str, Any]]] = []
     carried: Change | None = None
     for order, (speaker, sentence) in enumerate(candidates):

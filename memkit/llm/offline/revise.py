@@ -48,8 +48,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from .lexicon import topics_of
-from .scenes import GENERIC
+from .lexicon import is_common, topics_of
 from .summarise import near_duplicate
 from .text import stem, terms
 
@@ -148,7 +147,7 @@ def _subject(text: str, exclude: frozenset[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     for word in terms(text.replace("’", "'")):
         key = stem(word)
-        if len(key) > 1 and key not in GENERIC and key not in exclude and key not in _CUE_WORDS:
+        if len(key) > 1 and not is_common(key) and key not in exclude and key not in _CUE_WORDS:
             found.setdefault(key, word)
     return found
 

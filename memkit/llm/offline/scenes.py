@@ -4,13 +4,17 @@ An exchange joins the existing scene it scores best against, if that score
 reaches :data:`JOIN_THRESHOLD`; otherwise it starts a new scene named after
 its key terms. The score adds three visible parts:
 
-- shared words: 1 per distinct word stem the exchange shares with the
-  scene's name and summary (1.5 for a proper name);
+- shared names: 1 per capitalised name both mention ("Jonas", "Lisbon");
+- shared words: the other word stems the exchange shares with the scene's
+  name, summary and recent cells, divided by the square root of the number
+  of distinct words in the exchange (a long message shares more by chance);
+  :data:`~memkit.llm.offline.lexicon.COMMON_WORDS` never count;
 - shared topic: the cosine between the two topic profiles of
   :mod:`memkit.llm.offline.lexicon` (0 to 1), scaled down while the scene
   has fewer than two topic words (a thin profile is weak evidence);
-- continuity: :data:`CONTINUITY_BONUS` for the scene talked about last,
-  because conversations tend to stay on a topic.
+- continuity: :data:`CONTINUITY_BONUS` for the scenes talked about last
+  (0.5 for the very last, less for the two before), because conversations
+  tend to stay on a topic or come back to a recent one.
 """
 
 from __future__ import annotations
@@ -20,153 +24,17 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .lexicon import topics_of
+from .lexicon import is_common, topics_of
 from .text import stem, terms
 
 __all__ = ["CONTINUITY_BONUS", "JOIN_THRESHOLD", "SceneChoice", "choose_scene", "scene_name"]
 
 JOIN_THRESHOLD = 1.0
-CONTINUITY_BONUS = 0.5
-_PROPER_WEIGHT = 1.5
+CONTINUITY_BONUS = (0.5, 0.25, 0.15)
+#: A name both share ("Jonas", "Lisbon") is strong evidence, whatever the exchange's length.
+_NAME_WEIGHT = 1.0
 #: A scene's topic profile counts fully once it holds this many topic words.
 _TOPIC_EVIDENCE = 2.0
-
-#: Words too general to tie an exchange to a scene or to name one.
-GENERIC = frozenset(
-    stem(w)
-    for w in [
-        "time",
-        "times",
-        "day",
-        "days",
-        "week",
-        "weeks",
-        "month",
-        "months",
-        "year",
-        "years",
-        "today",
-        "tomorrow",
-        "yesterday",
-        "tonight",
-        "morning",
-        "evening",
-        "night",
-        "good",
-        "great",
-        "nice",
-        "bad",
-        "thing",
-        "things",
-        "lot",
-        "lots",
-        "way",
-        "people",
-        "new",
-        "old",
-        "get",
-        "got",
-        "make",
-        "made",
-        "take",
-        "took",
-        "want",
-        "wanted",
-        "need",
-        "needed",
-        "going",
-        "go",
-        "went",
-        "come",
-        "came",
-        "see",
-        "saw",
-        "look",
-        "looking",
-        "think",
-        "thought",
-        "feel",
-        "felt",
-        "said",
-        "say",
-        "says",
-        "tell",
-        "told",
-        "know",
-        "knew",
-        "sure",
-        "yes",
-        "yeah",
-        "okay",
-        "ok",
-        "thanks",
-        "thank",
-        "hey",
-        "hello",
-        "hi",
-        "wow",
-        "cool",
-        "awesome",
-        "amazing",
-        "glad",
-        "happy",
-        "sorry",
-        "right",
-        "well",
-        "much",
-        "many",
-        "little",
-        "big",
-        "long",
-        "first",
-        "last",
-        "next",
-        "still",
-        "even",
-        "back",
-        "able",
-        "kind",
-        "sort",
-        "stuff",
-        "something",
-        "anything",
-        "everything",
-        "nothing",
-        "someone",
-        "everyone",
-        "user",
-        "assistant",
-        "hope",
-        "let",
-        "like",
-        "love",
-        "really",
-        "always",
-        "never",
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-        "weekend",
-        "noted",
-        "remember",
-    ]
-)
 
 _POSSESSED = re.compile(r"\b(?:my|our|your|his|her|their)\s+(\w+)", re.IGNORECASE)
 _DETERMINED = re.compile(r"\bthe\s+(\w+)", re.IGNORECASE)
@@ -194,7 +62,7 @@ def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
 
 
 def _stems(text: str, exclude: set[str]) -> list[str]:
-    return [s for s in (stem(t) for t in terms(text)) if s not in GENERIC and s not in exclude and len(s) > 1]
+    return [s for s in (stem(t) for t in terms(text)) if not is_common(s) and s not in exclude and len(s) > 1]
 
 
 def choose_scene(
@@ -203,7 +71,7 @@ def choose_scene(
     *,
     exclude: Sequence[str] = (),
 ) -> SceneChoice:
-    """Pick the scene for ``text`` among ``scenes`` ((name, summary), most recent first).
+    """Pick the scene for ``text`` among ``scenes`` ((name, description), most recently active first).
 
     :param exclude: words never used to match or name (the speakers' names).
     """
@@ -216,12 +84,13 @@ def choose_scene(
     for position, (name, summary) in enumerate(scenes):
         profile = set(_stems(name.replace("-", " "), excluded)) | set(_stems(summary, excluded))
         shared = word_set & profile
-        score = sum(_PROPER_WEIGHT if w in proper else 1.0 for w in shared)
+        names = {w for w in shared if w in proper or w in _proper_stems(summary)}
+        score = len(names) * _NAME_WEIGHT + len(shared - names) / math.sqrt(max(len(word_set), 4))
         scene_topics = topics_of(_stems(name.replace("-", " ") + " " + summary, excluded))
         confidence = min(1.0, sum(scene_topics.values()) / _TOPIC_EVIDENCE)
         score += _cosine(topics, scene_topics) * confidence
-        if position == 0:
-            score += CONTINUITY_BONUS
+        if position < len(CONTINUITY_BONUS):
+            score += CONTINUITY_BONUS[position]
         if best is None or score > best.score:
             best = SceneChoice(name, False, round(score, 3))
     if best is not None and best.score >= JOIN_THRESHOLD:
@@ -246,7 +115,7 @@ def scene_name(text: str, *, exclude: Sequence[str] = (), max_words: int = 2) ->
     order: dict[str, int] = {}
     for word in terms(text):
         key = stem(word)
-        if key in GENERIC or key in excluded or len(key) < 3:
+        if is_common(key) or key in excluded or len(key) < 3:
             continue
         surface.setdefault(key, word)
         counts[key] = counts.get(key, 0) + 1

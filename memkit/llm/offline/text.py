@@ -6,7 +6,10 @@ import re
 
 from ...retrieval import STOPWORDS
 
-__all__ = ["rewrite_person", "split_sentences", "stem", "strip_fillers", "terms", "word_count"]
+#: Only the start of a very long message is read.
+MAX_CHARS_READ = 20_000
+
+__all__ = ["MAX_CHARS_READ", "rewrite_person", "split_sentences", "stem", "strip_fillers", "terms", "word_count"]
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9À-ÖØ-Þ])|\n+")
 _ABBREVIATIONS = ("mr.", "mrs.", "ms.", "dr.", "prof.", "e.g.", "i.e.", "etc.", "vs.", "st.", "approx.")
@@ -278,7 +281,18 @@ _IRREGULAR_PAST = set(
         "undertook",
     ]
 )
-_IRREGULAR = {"have": "has", "do": "does", "go": "goes", "am": "is", "don't": "doesn't", "haven't": "hasn't"}
+#: "and I" this early in a sentence (with no "I" before) joins a subject: "My sister Ines and I".
+_JOINT_SUBJECT_WORDS = 5
+_IRREGULAR = {
+    "are": "are",
+    "were": "were",
+    "have": "has",
+    "do": "does",
+    "go": "goes",
+    "am": "is",
+    "don't": "doesn't",
+    "haven't": "hasn't",
+}
 _CONTRACTIONS = {
     "i'm": "{S} is",
     "i've": "{S} has",
@@ -338,10 +352,13 @@ def rewrite_person(sentence: str, speaker: str) -> str:
     second = speaker.lower() == "you"
     conjugate_next = False
     previous_word = ""
+    words_seen = 0
+    subject_seen = False
     for token in tokens:
         if not token[0].isalpha():
             out.append(token)
             continue
+        words_seen += 1
         low = token.lower().replace("’", "'")
         replacement: str | None = None
         if second:
@@ -356,7 +373,10 @@ def rewrite_person(sentence: str, speaker: str) -> str:
                 replacement = _CONTRACTIONS[low].format(S=speaker)
             elif low == "i":
                 replacement = speaker
-                conjugate_next = True
+                # "My sister and I like...": a joint subject opening the sentence keeps its verb
+                joint = previous_word == "and" and not subject_seen and words_seen <= _JOINT_SUBJECT_WORDS
+                conjugate_next = not joint
+                subject_seen = True
             elif low in ("me", "myself"):
                 replacement = speaker
             elif low in ("my", "mine"):
