@@ -241,25 +241,25 @@ def rewrite(question: str) -> str:
 
 
 def test_why_not_answered_passes_a_right_answer() -> None:
-    assert check.why_not_answered(lambda db: 1, lambda: "no-shared-words", rewrite).passed
+    assert check.why_not_answered(lambda db: 2, lambda: "no-shared-words", rewrite).passed
 
 
 def test_why_not_answered_explains_each_wrong_step() -> None:
-    assert lines(check.why_not_answered(lambda db: 2, lambda: "outranked", lambda q: q + " cabinets")) == [
+    assert lines(check.why_not_answered(lambda db: 1, lambda: "outranked", lambda q: q + " cabinets")) == [
         "✘ not yet: why is this question not answered? (2 of 5 checks)",
-        "  ✘ cell #2 says 'The kitchen budget is 12,000 euros.': that does not say who makes the cabinets; "
+        "  ✘ cell #1 says 'The kitchen budget is 12,000 euros.': that does not say who makes the cabinets; "
         "look through cells_df(db)",
         "  ✘ not 'outranked': search_df(db, QUESTION) does not list that cell at all: it is not outranked, "
         "it is not matched",
         "  ✔ rewrite returns a query string",
         "  ✘ rewrite('Who is making the kitchen cabinets?') gave 'Who is making the kitchen cabinets? cabinets', "
-        "which recalls [2, 3]: add the words the cell itself uses",
+        "which recalls [1, 3, 2]: add the words the cell itself uses",
         "  ✔ the other questions still recall their answers first",
     ]
 
 
 def test_why_not_answered_catches_a_rewrite_that_spoils_other_questions() -> None:
-    feedback = check.why_not_answered(lambda db: 1, lambda: "no-shared-words", lambda q: "Tomas cupboards")
+    feedback = check.why_not_answered(lambda db: 2, lambda: "no-shared-words", lambda q: "Tomas cupboards")
     assert lines(feedback)[-1] == (
         "  ✘ after your rewrite, 'What is the kitchen budget?' no longer recalls its answer first: only add words, "
         "and only for the question's own words"

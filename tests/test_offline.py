@@ -154,3 +154,53 @@ def test_answers_come_from_recalled_memory() -> None:
 def test_engine_is_deterministic() -> None:
     request = extract_request([Utterance("User", "We decided to paint the hall green.")], [])
     assert len({OfflineEngine().complete(request) for _ in range(5)}) == 1
+
+
+def test_one_shared_common_word_does_not_pull_a_new_topic_into_the_last_scene() -> None:
+    kitchen = (
+        "kitchen-flat",
+        "Maya is renovating the kitchen; the budget is 12,000 euros. Tomas builds the oak cabinets. "
+        "The order of work matters: plumbing first, cabinets next, the countertop last.",
+    )
+    choice = choose_scene("Work is hectic. The quarterly sales report for the client is due on Friday.", [kitchen])
+    assert choice.is_new
+
+
+def test_a_shared_name_joins_a_scene_that_is_not_the_last() -> None:
+    scenes = [("knee", "Knee pain after the downhill run."), ("lisbon", "A trip to Lisbon in May with Ines.")]
+    assert choose_scene("Ines is vegetarian, so we need good restaurants.", scenes).scene == "lisbon"
+
+
+def test_a_message_naming_no_topic_stays_in_the_last_scene() -> None:
+    scenes = [("pool-swimming", "Maya swims at the pool on Tuesdays."), ("kitchen", "Oak cabinets.")]
+    assert choose_scene("Early lanes are usually quiet, a good time for steady lengths.", scenes).scene == (
+        "pool-swimming"
+    )
+
+
+def test_scene_matching_uses_recent_cells_beyond_the_summary() -> None:
+    request = extract_request(
+        [Utterance("User", "The tiler starts on the bathroom walls on Monday.")],
+        [Scene("home-works", "A summary that lost its details.", "2026-01-01T00:00:00+00:00", 3, "default")],
+        profiles={"home-works": "The bathroom tiles are grey. The tiler is called Jan."},
+    )
+    (cell,) = json.loads(OfflineEngine().complete(request))["cells"]
+    assert cell["scene"] == "home-works"
+
+
+def test_a_joint_subject_keeps_its_verb() -> None:
+    assert (
+        rewrite_person("My sister and I are flying to Lisbon.", "Maya")
+        == "Maya's sister and Maya are flying to Lisbon."
+    )
+    assert rewrite_person("I went home and I usually cook.", "Maya") == "Maya went home and Maya usually cooks."
+
+
+def test_the_engines_memory_reports_are_not_stored_again(db) -> None:  # type: ignore[no-untyped-def]
+    from memkit import MemoryManager, WorkerAgent
+
+    agent = WorkerAgent(db, MemoryManager(db))
+    agent.answer("The kitchen budget is 12,000 euros.")
+    assert agent.answer("What is the kitchen budget?").startswith("From memory:")
+    agent.answer("We also want a new oven.")
+    assert [c.content for c in db.list_cells()] == ["The kitchen budget is 12,000 euros.", "We also want a new oven."]

@@ -14,8 +14,8 @@ __all__ = ["DIAGNOSES", "FACTS", "QUESTION", "debugging_memory", "why_not_answer
 
 #: What the user told the agent, one exchange each.
 FACTS: tuple[str, ...] = (
-    "A carpenter called Tomas is building the cupboards, with oak fronts.",
     "The kitchen budget is 12,000 euros.",
+    "A carpenter called Tomas is building the cupboards, with oak fronts.",
     "The plumber comes on April 9 to move the sink pipes.",
     "Maya's sister Ines visits in June.",
 )
@@ -23,11 +23,11 @@ FACTS: tuple[str, ...] = (
 QUESTION = "Who is making the kitchen cabinets?"
 #: Other questions, and the fact (by position in FACTS) that answers each: a fix must keep them answered.
 OTHER_QUESTIONS: tuple[tuple[str, int], ...] = (
-    ("What is the kitchen budget?", 1),
+    ("What is the kitchen budget?", 0),
     ("When does the plumber come?", 2),
     ("When does Ines visit?", 3),
 )
-_ANSWER = 0
+_ANSWER = 1
 _NOW = datetime(2024, 4, 10, 12, 0, tzinfo=timezone.utc)
 
 #: The possible reasons a question goes unanswered.

@@ -6,8 +6,9 @@ its key terms. The score adds three visible parts:
 
 - shared names: 1 per capitalised name both mention ("Jonas", "Lisbon");
 - shared words: the other word stems the exchange shares with the scene's
-  name, summary and recent cells, divided by the square root of the number
-  of distinct words in the exchange (a long message shares more by chance);
+  name, summary and recent cells (each counting half if the scene used it
+  only once), divided by the square root of the number of distinct words in
+  the exchange (a long message shares more by chance);
   :data:`~memkit.llm.offline.lexicon.COMMON_WORDS` never count;
 - shared topic: the cosine between the two topic profiles of
   :mod:`memkit.llm.offline.lexicon` (0 to 1), scaled down while the scene
@@ -15,12 +16,16 @@ its key terms. The score adds three visible parts:
 - continuity: :data:`CONTINUITY_BONUS` for the scenes talked about last
   (0.5 for the very last, less for the two before), because conversations
   tend to stay on a topic or come back to a recent one.
+
+An exchange that names no topic word and no name at all never starts a
+scene: with no evidence of a new topic, it stays in the last one.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -31,6 +36,8 @@ __all__ = ["CONTINUITY_BONUS", "JOIN_THRESHOLD", "SceneChoice", "choose_scene", 
 
 JOIN_THRESHOLD = 1.0
 CONTINUITY_BONUS = (0.5, 0.25, 0.15)
+#: A word counts fully once the scene has used it this many times (an aside counts half).
+_CHARACTERISTIC = 2
 #: A name both share ("Jonas", "Lisbon") is strong evidence, whatever the exchange's length.
 _NAME_WEIGHT = 1.0
 #: A scene's topic profile counts fully once it holds this many topic words.
@@ -82,10 +89,12 @@ def choose_scene(
     topics = topics_of(words)
     best: SceneChoice | None = None
     for position, (name, summary) in enumerate(scenes):
-        profile = set(_stems(name.replace("-", " "), excluded)) | set(_stems(summary, excluded))
-        shared = word_set & profile
+        named = _stems(name.replace("-", " "), excluded)
+        counts = Counter(_stems(summary, excluded) + named + named)  # the scene's name counts twice
+        shared = word_set & set(counts)
         names = {w for w in shared if w in proper or w in _proper_stems(summary)}
-        score = len(names) * _NAME_WEIGHT + len(shared - names) / math.sqrt(max(len(word_set), 4))
+        weight = sum(min(1.0, counts[w] / _CHARACTERISTIC) for w in shared - names)
+        score = len(names) * _NAME_WEIGHT + weight / math.sqrt(max(len(word_set), 4))
         scene_topics = topics_of(_stems(name.replace("-", " ") + " " + summary, excluded))
         confidence = min(1.0, sum(scene_topics.values()) / _TOPIC_EVIDENCE)
         score += _cosine(topics, scene_topics) * confidence
@@ -95,6 +104,10 @@ def choose_scene(
             best = SceneChoice(name, False, round(score, 3))
     if best is not None and best.score >= JOIN_THRESHOLD:
         return best
+    if scenes and not topics and not proper:
+        # nothing here names a topic ("A sensible call, the mountains will wait"):
+        # no evidence of a new one either, so the conversation stays where it was
+        return SceneChoice(scenes[0][0], False, best.score if best else 0.0)
     return SceneChoice(scene_name(text, exclude=exclude), True, best.score if best else 0.0)
 
 
