@@ -1,7 +1,8 @@
 """WorkerAgent: recall, answer, then hand the exchange to the memory manager.
 
 Reasoning and memory management are separate parts: the agent only reads
-memory; the manager is the only writer. With ``background=True`` the
+memory; the manager is the only writer (the agent tells it which cells an
+answer used, which slows their decay). With ``background=True`` the
 memory update runs on a worker thread, so the reply is not held back by
 extraction and consolidation; :meth:`WorkerAgent.wait` waits for it.
 """
@@ -90,6 +91,7 @@ class WorkerAgent:
         text = redact_secrets(clean_text(text))  # a key pasted by mistake is never sent or stored
         recall = self.recall(text)
         self.last_recall = recall
+        self.manager.recalled(hit.id for hit in recall.hits if hit.matched)
         reply = invoke(self.llm, answer_request(text, recall.hits, recall.scenes), self.manager.calls)
         if self.background:
             with self._lock:

@@ -28,6 +28,7 @@ from typing import Any
 from .db import MemoryDB, to_iso
 from .decisions import Plan, resolve
 from .errors import MemkitError
+from .forgetting import Forgetting, forget, mark_recalled
 from .lifecycle import reinforce, supersede
 from .links import link
 from .llm import Backend, CallLog, choose_backend, invoke
@@ -109,11 +110,23 @@ class MemoryManager:
     :param llm: a backend, ``"offline"``/``"openai"``, or None to pick one
         (see :func:`memkit.llm.choose_backend`).
     :param calls: the call log to record into (shared with the agent).
+    :param forgetting: archive cells that decayed (see :mod:`memkit.forgetting`)
+        after each exchange; None (the default) forgets only when :meth:`forget` is called.
     """
 
-    def __init__(self, db: MemoryDB, llm: Backend | str | None = None, *, calls: CallLog | None = None) -> None:
+    def __init__(
+        self,
+        db: MemoryDB,
+        llm: Backend | str | None = None,
+        *,
+        calls: CallLog | None = None,
+        forgetting: Forgetting | None = None,
+    ) -> None:
         if not isinstance(db, MemoryDB):
             raise TypeError(f"db must be a MemoryDB, not {type(db).__name__}")
+        if forgetting is not None and not isinstance(forgetting, Forgetting):
+            raise TypeError(f"forgetting must be a memkit.forgetting.Forgetting or None, not {forgetting!r}")
+        self.forgetting = forgetting
         self.db = db
         self.llm = choose_backend(llm)
         self.calls = calls if calls is not None else CallLog()
@@ -201,7 +214,21 @@ class MemoryManager:
         touched = tuple(dict.fromkeys(cell.scene for cell in cells))
         if consolidate and (cells or superseded):
             self._consolidate(_by_scene(cells), _retired(superseded), exchange_id=exchange_id, continues=change.id)
+        if self.forgetting is not None:
+            self.forget(self.forgetting)
         return UpdateResult(exchange_id, cells, parsed.rejected, touched, revisions, superseded)
+
+    # -- use and decay ---------------------------------------------------------
+
+    def recalled(self, cell_ids: Iterable[int]) -> None:
+        """Note that an answer used these cells: a use, which slows their decay (see :mod:`memkit.forgetting`)."""
+        mark_recalled(self.db, cell_ids)
+
+    def forget(self, policy: Forgetting | None = None) -> list[int]:
+        """Archive the cells that decayed below the policy's threshold (default: the manager's, else
+        :class:`~memkit.forgetting.Forgetting`); return their ids. Nothing is deleted."""
+        with self._lock:
+            return forget(self.db, policy or self.forgetting)
 
     def _apply(self, cell: NewCell, plan: Plan, exchange_id: int) -> Revision:
         """Carry out one plan inside the caller's transaction."""

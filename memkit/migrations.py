@@ -337,6 +337,24 @@ def m008_history(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX mem_history_change ON mem_history (namespace, change_id)")
 
 
+@_migration
+def m009_recalls(conn: sqlite3.Connection) -> None:
+    """How often and when each cell was recalled for an answer (for forgetting by decay).
+
+    Usage, not content: kept apart from ``mem_cells`` so that reading memory
+    never changes a cell, and gone with the cell when it is deleted.
+    """
+    conn.execute(
+        """
+        CREATE TABLE mem_recalls (
+            cell_id INTEGER PRIMARY KEY REFERENCES mem_cells(id) ON DELETE CASCADE,
+            recall_count INTEGER NOT NULL DEFAULT 0,
+            last_recalled_at TEXT
+        )
+        """
+    )
+
+
 def _execute_script(conn: sqlite3.Connection, script: str) -> None:
     """Run several statements inside the current transaction.
 

@@ -10,6 +10,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 from .db import MemoryDB
+from .forgetting import DecayRule, half_life, strengths
 from .history import events, story
 from .llm import LLMCall
 from .types import Event, Hit
@@ -30,6 +31,7 @@ __all__ = [
     "scenes_df",
     "search_df",
     "sql_df",
+    "strengths_df",
 ]
 
 _CELL_COLUMNS = ["id", "scene", "cell_type", "salience", "content", "source_id", "occurred_at", "created_at"]
@@ -160,3 +162,21 @@ def history_df(db: MemoryDB, cell_id: int | None = None) -> pd.DataFrame:
     frame = _frame(rows, _HISTORY_COLUMNS)
     frame["exchange_id"] = frame["exchange_id"].astype("Int64")
     return frame
+
+
+def strengths_df(db: MemoryDB, rule: DecayRule = half_life) -> pd.DataFrame:
+    """Every current cell's strength now (see :mod:`memkit.forgetting`), weakest first."""
+    rows: Iterable[dict[str, object]] = (
+        {
+            "id": s.cell.id,
+            "scene": s.cell.scene,
+            "content": s.cell.content,
+            "salience": s.cell.salience,
+            "uses": s.uses,
+            "last_used": s.last_used,
+            "idle_days": s.idle_days,
+            "strength": s.strength,
+        }
+        for s in sorted(strengths(db, rule=rule), key=lambda s: (s.strength, s.cell.id))
+    )
+    return _frame(rows, ["id", "scene", "content", "salience", "uses", "last_used", "idle_days", "strength"])

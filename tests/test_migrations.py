@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from memkit import Cell, MemoryDB, SchemaVersionError
+from memkit.forgetting import strengths
 from memkit.history import events
 from memkit.links import list_links
 from memkit.migrations import MIGRATIONS, MIGRATIONS_TABLE, applied_migrations, migrate
@@ -59,6 +60,7 @@ def test_schema_tables_and_triggers() -> None:
         "mem_history",
         "mem_history_key",
         "mem_history_change",
+        "mem_recalls",
         "sqlite_sequence",
     }
     assert "content='mem_cells'" in found["mem_cells_fts"]
@@ -125,6 +127,8 @@ def test_upgrade_from_every_earlier_schema_keeps_data_and_indexes_it(tmp_path: P
         conn.execute(
             "INSERT INTO mem_links (source, target, kind, created_at) VALUES (2, 1, 'follows-from', '2025-01-02')"
         )
+    if "mem_recalls" in tables:
+        conn.execute("INSERT INTO mem_recalls (cell_id, recall_count, last_recalled_at) VALUES (1, 2, '2025-01-03')")
     if "mem_history" in tables:
         conn.execute(
             "INSERT INTO mem_history (change_id, kind, key, action, after, created_at)"
@@ -143,6 +147,7 @@ def test_upgrade_from_every_earlier_schema_keeps_data_and_indexes_it(tmp_path: P
             [(2, "follows-from", 1)] if count == 2 else []
         )
         assert [e.action for e in events(db)] == (["add"] if "mem_history" in tables else [])
+        assert [s.uses for s in strengths(db)][:1] == [2 if "mem_recalls" in tables else 0]
         assert db.check_integrity() == []
         # ids are never given twice, also to cells stored before the upgrade
         second = db.add_cell(scene="garden", cell_type="fact", salience=0.5, content="Water at dawn.")

@@ -1,0 +1,168 @@
+"""Forgetting: a cell's strength fades while it goes unused; weak cells are archived, never deleted.
+
+A cell's *strength* is its salience decayed by the time since it was last
+used, where *used* means stated (again) or recalled for an answer::
+
+    strength = rule(salience, idle_days, uses)
+
+The default rule, :func:`half_life`, halves the strength every
+``HALF_LIFE_DAYS * (1 + uses)`` days: each restatement or recall makes the
+cell fade more slowly (the spacing effect), and a recall also restarts the
+clock. Any function of the same shape can replace it.
+
+:func:`forget` archives the current cells whose strength is below a
+threshold: they are kept, recorded in the history, hidden from recall, and
+their sentences leave the scene summaries (no model call). A scene left with
+no current cells is archived with them (see ``MemoryDB.list_scenes``).
+Stored salience never changes with time: decay is computed when asked, so
+running :func:`forget` twice never decays a cell twice. Time comes from the
+database's clock, so tests and notebooks choose it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+from .lifecycle import archive
+from .llm.offline.summarise import consolidate
+from .types import Cell
+
+if TYPE_CHECKING:
+    from .db import MemoryDB
+
+__all__ = [
+    "HALF_LIFE_DAYS",
+    "THRESHOLD",
+    "DecayRule",
+    "Forgetting",
+    "Strength",
+    "decay_curve",
+    "forget",
+    "half_life",
+    "mark_recalled",
+    "strengths",
+]
+
+#: A decay rule: (salience, days since last use, times used again) -> strength in [0, 1].
+DecayRule = Callable[[float, float, int], float]
+#: Days for an unused cell to lose half its strength.
+HALF_LIFE_DAYS = 30.0
+#: Cells weaker than this are archived by :func:`forget`.
+THRESHOLD = 0.1
+
+
+def half_life(salience: float, idle_days: float, uses: int, *, half_life_days: float = HALF_LIFE_DAYS) -> float:
+    """``salience * 0.5 ** (idle_days / (half_life_days * (1 + uses)))``.
+
+    A cell of salience 0.5 that is never used again falls below 0.1 after
+    about 70 days; used once more, after about 140.
+    """
+    return salience * math.pow(0.5, max(0.0, idle_days) / (half_life_days * (1 + max(0, uses))))
+
+
+@dataclass(frozen=True)
+class Forgetting:
+    """When to forget: the decay rule and the threshold below which a cell is archived."""
+
+    rule: DecayRule = field(default=half_life)
+    threshold: float = THRESHOLD
+
+    def __post_init__(self) -> None:
+        if not callable(self.rule):
+            raise TypeError(f"rule must be a function (salience, idle_days, uses) -> strength, not {self.rule!r}")
+        if not 0.0 <= self.threshold <= 1.0:
+            raise ValueError(f"threshold must be in [0, 1], got {self.threshold!r}")
+
+
+@dataclass(frozen=True)
+class Strength:
+    """A cell's strength now: how long it went unused, how often it was used again."""
+
+    cell: Cell
+    last_used: str
+    idle_days: float
+    uses: int
+    strength: float
+
+
+def _moment(timestamp: str) -> datetime:
+    moment = datetime.fromisoformat(timestamp)
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def mark_recalled(db: MemoryDB, cell_ids: Iterable[int]) -> None:
+    """Note that these cells were recalled for an answer now (a use: their decay restarts, slower).
+
+    Usage is kept apart from the cells (``mem_recalls``), so reading memory
+    never changes what it says and is not an event of the history.
+    """
+    ids = sorted({int(i) for i in cell_ids})
+    if not ids:
+        return
+    now = db.now()
+    with db.transaction() as conn:
+        conn.executemany(
+            "INSERT INTO mem_recalls (cell_id, recall_count, last_recalled_at)"
+            " SELECT id, 1, ? FROM mem_cells WHERE id = ? AND namespace = ?"
+            " ON CONFLICT (cell_id) DO UPDATE"
+            " SET recall_count = recall_count + 1, last_recalled_at = excluded.last_recalled_at",
+            [(now, cell_id, db.namespace) for cell_id in ids],
+        )
+
+
+def strengths(db: MemoryDB, *, rule: DecayRule = half_life) -> list[Strength]:
+    """The strength of every current cell of ``db``'s namespace now (by ``db.clock``), oldest cell first."""
+    cells = db.list_cells()
+    usage = {
+        row["cell_id"]: (row["recall_count"], row["last_recalled_at"])
+        for row in db._query(
+            "SELECT r.cell_id, r.recall_count, r.last_recalled_at FROM mem_recalls r"
+            " JOIN mem_cells c ON c.id = r.cell_id WHERE c.namespace = ?",
+            (db.namespace,),
+        )
+    }
+    now = db.clock()
+    found: list[Strength] = []
+    for cell in cells:
+        recalls, recalled_at = usage.get(cell.id, (0, None))
+        last_used = max((t for t in (cell.created_at, cell.last_seen_at, recalled_at) if t), key=_moment)
+        idle = max(0.0, (now - _moment(last_used)).total_seconds() / 86400.0)
+        uses = cell.seen_count - 1 + recalls
+        found.append(Strength(cell, last_used, round(idle, 3), uses, round(rule(cell.salience, idle, uses), 4)))
+    return found
+
+
+def forget(db: MemoryDB, policy: Forgetting | None = None) -> list[int]:
+    """Archive the current cells weaker than the policy's threshold; return their ids.
+
+    One change of the history: each archived cell with its strength as the
+    reason, and the summaries of their scenes without their sentences.
+    """
+    policy = policy or Forgetting()
+    weak = [s for s in strengths(db, rule=policy.rule) if s.strength < policy.threshold]
+    if not weak:
+        return []
+    reasons = {
+        s.cell.id: f"strength {s.strength:.3f} < {policy.threshold} after {s.idle_days:.0f} days unused" for s in weak
+    }
+    with db.change("forgotten"):
+        archived = archive(db, reasons)
+        for scene in dict.fromkeys(s.cell.scene for s in weak):
+            found = db.get_scene(scene)
+            gone = [s.cell.content for s in weak if s.cell.scene == scene]
+            if found is not None and found.summary:
+                summary = consolidate(found.summary, [], gone)
+                if summary != found.summary:
+                    db.upsert_scene(scene, summary)
+    return archived
+
+
+def decay_curve(
+    salience: float, days: Iterable[float], *, uses: int = 0, rule: DecayRule = half_life
+) -> list[tuple[float, float]]:
+    """(day, strength) pairs of one cell left unused, to plot a rule."""
+    return [(float(day), rule(salience, float(day), uses)) for day in days]
