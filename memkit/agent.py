@@ -15,22 +15,28 @@ from dataclasses import dataclass
 
 from .db import MemoryDB
 from .errors import UpdateFailedError
+from .links import Neighbour, neighbours
 from .llm import Backend, LLMCall, choose_backend, invoke
 from .manager import MemoryManager, UpdateResult
 from .prompts import answer_request
 from .redact import redact_secrets
 from .types import Hit, Scene, clean_text
 
-__all__ = ["Recall", "WorkerAgent"]
+__all__ = ["LINK_SOURCES", "Recall", "WorkerAgent"]
+
+#: Recall follows links from this many of the best matched cells (the ones an answer leans on).
+LINK_SOURCES = 3
 
 
 @dataclass(frozen=True)
 class Recall:
-    """What the agent recalled for one message: cells (with scores) and scene summaries."""
+    """What the agent recalled for one message: cells (with scores), scene summaries,
+    and the current cells one link away from the matched cells."""
 
     query: str
     hits: tuple[Hit, ...]
     scenes: tuple[Scene, ...]
+    linked: tuple[Neighbour, ...] = ()
 
 
 class WorkerAgent:
@@ -42,6 +48,7 @@ class WorkerAgent:
     :param recall_limit: how many cells to recall per message.
     :param max_scenes: how many scene summaries to include.
     :param background: run memory updates on a worker thread.
+    :param follow_links: how many cells linked to the best matched ones to recall as well (0: none).
     """
 
     def __init__(
@@ -53,17 +60,19 @@ class WorkerAgent:
         recall_limit: int = 6,
         max_scenes: int = 3,
         background: bool = False,
+        follow_links: int = 2,
     ) -> None:
         if not isinstance(manager, MemoryManager):
             raise TypeError(f"manager must be a MemoryManager, not {type(manager).__name__}")
-        if recall_limit < 1 or max_scenes < 0:
-            raise ValueError("recall_limit must be at least 1 and max_scenes at least 0")
+        if recall_limit < 1 or max_scenes < 0 or follow_links < 0:
+            raise ValueError("recall_limit must be at least 1, max_scenes and follow_links at least 0")
         self.db = db
         self.manager = manager
         self.llm = manager.llm if llm is None else choose_backend(llm)
         self.recall_limit = recall_limit
         self.max_scenes = max_scenes
         self.background = background
+        self.follow_links = follow_links
         self.last_recall: Recall | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._pending: list[Future[UpdateResult]] = []
@@ -82,7 +91,9 @@ class WorkerAgent:
         hits = tuple(self.db.search(text, limit=self.recall_limit))
         names = list(dict.fromkeys(hit.scene for hit in hits if hit.matched))[: self.max_scenes]
         scenes = tuple(scene for scene in (self.db.get_scene(n) for n in names) if scene and scene.summary)
-        return Recall(text, hits, scenes)
+        best = [hit.id for hit in hits if hit.matched][:LINK_SOURCES]
+        linked = neighbours(self.db, best, limit=self.follow_links, exclude=[hit.id for hit in hits])
+        return Recall(text, hits, scenes, tuple(linked))
 
     def answer(self, text: str) -> str:
         """Reply to ``text`` with recalled memory, then hand the exchange to the manager."""
@@ -91,8 +102,8 @@ class WorkerAgent:
         text = redact_secrets(clean_text(text))  # a key pasted by mistake is never sent or stored
         recall = self.recall(text)
         self.last_recall = recall
-        self.manager.recalled(hit.id for hit in recall.hits if hit.matched)
-        reply = invoke(self.llm, answer_request(text, recall.hits, recall.scenes), self.manager.calls)
+        self.manager.recalled([*(hit.id for hit in recall.hits if hit.matched), *(n.cell.id for n in recall.linked)])
+        reply = invoke(self.llm, answer_request(text, recall.hits, recall.scenes, recall.linked), self.manager.calls)
         if self.background:
             with self._lock:
                 if self._executor is None:

@@ -2,22 +2,28 @@
 
 A link reads ``source kind target``: "12 replaces 7", "9 follows-from 4",
 "3 cause 8" (3 is a cause of 8). The manager makes them from the extraction
-step's decisions; :func:`neighbours` lets recall follow them one hop.
+step's decisions; :func:`neighbours` lets recall follow them one hop, to the
+current cells linked to what a search found; :func:`graph` exports cells,
+scenes and links as plain data (JSON-ready; :mod:`memkit.graph` draws it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from .errors import CellNotFoundError
 from .history import snapshot
-from .types import LINK_KINDS, Link
+from .types import LINK_KINDS, Cell, Link, normalise_scene
 
 if TYPE_CHECKING:
     from .db import MemoryDB
 
-__all__ = ["link", "links_of", "list_links", "unlink"]
+__all__ = ["FOLLOW_ORDER", "Neighbour", "graph", "link", "links_of", "list_links", "neighbours", "unlink"]
+
+#: Which links recall follows first: a cause or a consequence says more than a shared subject.
+FOLLOW_ORDER: tuple[str, ...] = ("cause", "follows-from", "replaces", "same-subject")
 
 _LINK_COLUMNS = "id, source, target, kind, reason, created_at, namespace"
 
@@ -85,3 +91,105 @@ def links_of(db: MemoryDB, cell_id: int) -> list[Link]:
         (db.namespace, cell_id, cell_id),
     )
     return [Link(**dict(row)) for row in rows]
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """A current cell one link away from a recalled one (``via``)."""
+
+    cell: Cell
+    link: Link
+    via: int
+
+
+def neighbours(
+    db: MemoryDB, cell_ids: Sequence[int], *, limit: int = 2, exclude: Iterable[int] = ()
+) -> list[Neighbour]:
+    """Current cells linked to any of ``cell_ids``, not among them or ``exclude``, at most ``limit``.
+
+    Links are followed in either direction. Neighbours of the first of
+    ``cell_ids`` (the best hit) come first; for one cell, causes and
+    consequences before a shared subject (:data:`FOLLOW_ORDER`), then the
+    more salient. A ``replaces`` link from a current cell leads to history,
+    which is not current, so it is not followed.
+    """
+    ids = list(dict.fromkeys(int(i) for i in cell_ids))
+    if not ids or limit < 1:
+        return []
+    marks = ", ".join("?" * len(ids))
+    skipped = list(dict.fromkeys([*ids, *(int(i) for i in exclude)]))
+    where, params = db._cell_filter()
+    columns = ", ".join(f"c.{name} AS cell_{name}" for name in Cell.__dataclass_fields__)
+    rows = db._query(
+        f"""
+        SELECT l.id, l.source, l.target, l.kind, l.reason, l.created_at, l.namespace, {columns},
+               CASE WHEN l.source IN ({marks}) THEN l.source ELSE l.target END AS via
+        FROM mem_links l JOIN mem_cells c
+          ON c.id = CASE WHEN l.source IN ({marks}) THEN l.target ELSE l.source END
+        WHERE l.namespace = ? AND (l.source IN ({marks}) OR l.target IN ({marks}))
+          AND c.id NOT IN ({", ".join("?" * len(skipped))}) AND {where}
+        """,
+        [*ids, *ids, db.namespace, *ids, *ids, *skipped, *params],
+    )
+
+    def rank(n: Neighbour) -> tuple[int, int, float, int, int]:
+        return ids.index(n.via), FOLLOW_ORDER.index(n.link.kind), -n.cell.salience, n.cell.id, n.link.id
+
+    best: dict[int, Neighbour] = {}
+    for row in rows:
+        values = dict(row)
+        cell = Cell(**{name: values[f"cell_{name}"] for name in Cell.__dataclass_fields__})
+        neighbour = Neighbour(cell, Link(*(values[k] for k in _LINK_COLUMNS.split(", "))), values["via"])
+        if cell.id not in best or rank(neighbour) < rank(best[cell.id]):
+            best[cell.id] = neighbour  # a cell reached by several links counts once, by its best one
+    return sorted(best.values(), key=rank)[:limit]
+
+
+def graph(
+    db: MemoryDB, *, include_history: bool = False, scenes: Iterable[str] | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """Cells, scenes and links as plain data: ``{"nodes": [...], "edges": [...]}``.
+
+    Nodes are ``"cell:12"`` (content, cell type, scene, salience, status) and
+    ``"scene:kitchen"`` (summary, archived); edges are ``in-scene`` (cell to
+    its scene) and the links, ``source kind target``. With
+    ``include_history=True`` superseded and archived cells, archived scenes
+    and the links to them are included; with ``scenes``, only those scenes
+    and their cells. ``json.dumps`` writes it as it is.
+    """
+    wanted = None if scenes is None else {normalise_scene(name) for name in scenes}
+    cells = [c for c in db.list_cells(include_history=include_history) if wanted is None or c.scene in wanted]
+    shown = {cell.id for cell in cells}
+    found = [s for s in db.list_scenes(include_history=include_history) if wanted is None or s.scene in wanted]
+    nodes: list[dict[str, Any]] = [
+        {
+            "id": f"scene:{s.scene}",
+            "kind": "scene",
+            "label": s.scene,
+            "summary": s.summary,
+            "archived": s.archived_at is not None,
+        }
+        for s in found
+        if s.cell_count or s.summary
+    ]
+    nodes += [
+        {
+            "id": f"cell:{c.id}",
+            "kind": "cell",
+            "label": c.content,
+            "cell_type": c.cell_type,
+            "scene": c.scene,
+            "salience": c.salience,
+            "status": c.status,
+        }
+        for c in cells
+    ]
+    edges: list[dict[str, Any]] = [
+        {"source": f"cell:{c.id}", "target": f"scene:{c.scene}", "kind": "in-scene"} for c in cells
+    ]
+    edges += [
+        {"source": f"cell:{x.source}", "target": f"cell:{x.target}", "kind": x.kind, "reason": x.reason}
+        for x in list_links(db)
+        if x.source in shown and x.target in shown
+    ]
+    return {"nodes": nodes, "edges": edges}

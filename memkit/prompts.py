@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .links import Neighbour
 from .llm.base import LLMRequest
 from .types import ACTIONS, CELL_TYPES, LINK_KINDS, Cell, Hit, Message, NewCell, Scene, Utterance
 
@@ -255,13 +256,24 @@ def consolidate_request(
     )
 
 
-def answer_request(text: str, hits: Sequence[Hit], scenes: Sequence[Scene]) -> LLMRequest:
-    """The request that answers a user message with recalled memory."""
+def answer_request(
+    text: str, hits: Sequence[Hit], scenes: Sequence[Scene], linked: Sequence[Neighbour] = ()
+) -> LLMRequest:
+    """The request that answers a user message with recalled memory.
+
+    :param linked: cells one link away from the hits (see :func:`memkit.links.neighbours`),
+        each shown with its link, such as ``link="7 cause 3"``.
+    """
     lines = [f'<scene name="{escape_data(s.scene)}">{escape_data(_one_line(s.summary))}</scene>' for s in scenes]
     lines += [
         f'<cell id="{h.id}" type="{h.cell_type}" scene="{escape_data(h.scene)}">'
         f"{escape_data(_one_line(h.content))}</cell>"
         for h in hits
+    ]
+    lines += [
+        f'<cell id="{n.cell.id}" type="{n.cell.cell_type}" scene="{escape_data(n.cell.scene)}" '
+        f'link="{n.link.source} {n.link.kind} {n.link.target}">{escape_data(_one_line(n.cell.content))}</cell>'
+        for n in linked
     ]
     return LLMRequest(
         task="answer",
@@ -273,6 +285,7 @@ def answer_request(text: str, hits: Sequence[Hit], scenes: Sequence[Scene]) -> L
             "text": text,
             "hits": [(h.cell_type, h.content, h.score, h.matched, h.scene) for h in hits],
             "scenes": [(s.scene, s.summary) for s in scenes],
+            "linked": [(n.link.kind, n.cell.content) for n in linked],
         },
         temperature=0.3,
         max_tokens=600,

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from .db import MemoryDB
 from .forgetting import DecayRule, half_life, strengths
 from .history import events, story
+from .links import list_links
 from .llm import LLMCall
 from .types import Event, Hit
 
@@ -25,6 +26,7 @@ __all__ = [
     "cells_df",
     "history_df",
     "hits_df",
+    "links_df",
     "recall_df",
     "scene_growth_df",
     "scene_timeline_df",
@@ -180,3 +182,21 @@ def strengths_df(db: MemoryDB, rule: DecayRule = half_life) -> pd.DataFrame:
         for s in sorted(strengths(db, rule=rule), key=lambda s: (s.strength, s.cell.id))
     )
     return _frame(rows, ["id", "scene", "content", "salience", "uses", "last_used", "idle_days", "strength"])
+
+
+def links_df(db: MemoryDB) -> pd.DataFrame:
+    """Every link of the namespace, oldest first, with the two cells' contents: source, kind, target."""
+    contents = {c.id: c.content for c in db.list_cells(include_history=True)}
+    rows: Iterable[dict[str, object]] = (
+        {
+            "id": x.id,
+            "source": x.source,
+            "kind": x.kind,
+            "target": x.target,
+            "source_content": contents.get(x.source),
+            "target_content": contents.get(x.target),
+            "reason": x.reason,
+        }
+        for x in list_links(db)
+    )
+    return _frame(rows, ["id", "source", "kind", "target", "source_content", "target_content", "reason"])

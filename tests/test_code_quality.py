@@ -34,7 +34,7 @@ def test_core_imports_no_presentation_libraries() -> None:
     code = (
         "import sys, memkit; db = memkit.MemoryDB();"
         "memkit.WorkerAgent(db, memkit.MemoryManager(db)).answer('hi there');"
-        "print(sorted(m for m in ('pandas', 'ipywidgets', 'IPython', 'matplotlib') if m in sys.modules))"
+        "print(sorted(m for m in ('pandas', 'ipywidgets', 'IPython', 'matplotlib', 'networkx') if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "[]", result.stderr

@@ -39,7 +39,9 @@ class OfflineEngine:
                 ]
                 return json.dumps({"summaries": summaries}, ensure_ascii=False)
             if request.task == "answer":
-                return compose_answer(data["text"], data.get("hits", ()), data.get("scenes", ()))
+                return compose_answer(
+                    data["text"], data.get("hits", ()), data.get("scenes", ()), data.get("linked", ())
+                )
         except KeyError as exc:
             raise BackendError(
                 f"the offline engine needs the request's data[{exc.args[0]!r}]; build requests with memkit.prompts"

@@ -15,7 +15,7 @@ __all__ = ["MEMORY_REPORTS", "compose_answer"]
 
 #: How the offline engine's replies report what memory holds. What follows
 #: one of these in a reply is recalled memory, not news: extraction skips it.
-MEMORY_REPORTS = ("Noted:", "From memory:", "Related memory:", "I have nothing in memory")
+MEMORY_REPORTS = ("Noted:", "From memory:", "Related memory:", "I have nothing in memory", "Linked in memory:")
 
 _QUESTION_OPENERS = (
     "what",
@@ -68,12 +68,20 @@ def compose_answer(
     text: str,
     hits: Sequence[tuple[str, str, float, bool, str]],
     scenes: Sequence[tuple[str, str]],
+    linked: Sequence[tuple[str, str]] = (),
 ) -> str:
-    """Reply to ``text`` from recalled ``hits`` (type, content, score, matched, scene) and scene summaries."""
+    """Reply to ``text`` from recalled ``hits`` (type, content, score, matched, scene), scene
+    summaries and ``linked`` cells (link kind, content): a question's answer adds the first
+    linked cell it does not already say."""
     matched = [h for h in hits if h[3]]
     if _is_question(text):
         if matched:
-            return f"{MEMORY_REPORTS[1]} " + _joined([h[1] for h in matched[:_MAX_RECALLED]])
+            said = [h[1] for h in matched[:_MAX_RECALLED]]
+            reply = f"{MEMORY_REPORTS[1]} " + _joined(said)
+            extra = [c for _, c in linked if not any(near_duplicate(c, s, threshold=0.6) for s in said)]
+            if extra:
+                reply += f" {MEMORY_REPORTS[4]} {extra[0].strip().rstrip('.')}."
+            return reply
         if scenes and scenes[0][1].strip():
             return (
                 "I have nothing in memory that answers that directly. "
