@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from .agent import Recall, WorkerAgent
+from .connection import ManualClock
 from .datasets import CourseConversation, Question, load_conversation, load_course_conversation
 from .db import MemoryDB
 from .errors import (
@@ -93,6 +94,7 @@ __all__ = [
     "LLMCall",
     "LLMRequest",
     "Link",
+    "ManualClock",
     "MemkitError",
     "MemoryDB",
     "MemoryManager",

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +25,7 @@ from .migrations import MIGRATIONS, MIGRATIONS_TABLE, applied_migrations, check_
 if TYPE_CHECKING:
     from .history import Change
 
-__all__ = ["Clock", "Connection", "open_connection", "to_iso", "utc_now", "wrap_error"]
+__all__ = ["Clock", "Connection", "ManualClock", "open_connection", "to_iso", "utc_now", "wrap_error"]
 
 Clock = Callable[[], datetime]
 
@@ -33,6 +33,38 @@ Clock = Callable[[], datetime]
 def utc_now() -> datetime:
     """The current time, in UTC (the default clock)."""
     return datetime.now(timezone.utc)
+
+
+class ManualClock:
+    """A clock that says the time it was set to, for tests, notebooks and replaying old conversations.
+
+    >>> clock = ManualClock("2024-03-04T19:02:00")
+    >>> clock.advance(days=30)
+    >>> clock().isoformat()
+    '2024-04-03T19:02:00+00:00'
+    """
+
+    def __init__(self, start: str | datetime) -> None:
+        self.now = self._moment(start)
+
+    @staticmethod
+    def _moment(when: str | datetime) -> datetime:
+        moment = datetime.fromisoformat(to_iso(when, "time") or "")
+        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, when: str | datetime) -> None:
+        """Jump to ``when`` (an ISO 8601 string or a datetime; naive means UTC)."""
+        self.now = self._moment(when)
+
+    def advance(self, **delta: float) -> None:
+        """Move forward by ``timedelta(**delta)``, such as ``advance(days=30)``."""
+        self.now += timedelta(**delta)
+
+    def __repr__(self) -> str:
+        return f"ManualClock({self.now.isoformat(timespec='seconds')!r})"
 
 
 def to_iso(value: str | datetime | None, what: str = "time") -> str | None:

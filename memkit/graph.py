@@ -7,6 +7,7 @@ and matplotlib when called (``pip install "memkit[notebooks]"``).
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     import networkx as nx
     from matplotlib.axes import Axes
 
-__all__ = ["LINK_COLOURS", "TYPE_COLOURS", "draw_graph", "to_networkx", "write_graphml"]
+__all__ = ["LINK_COLOURS", "TYPE_COLOURS", "draw_graph", "scene_layout", "to_networkx", "write_graphml"]
 
 #: Node colour per cell type.
 TYPE_COLOURS: dict[str, str] = {
@@ -65,6 +66,31 @@ def write_graphml(db: MemoryDB, path: str | os.PathLike[str], *, include_history
     _networkx().write_graphml(to_networkx(db, include_history=include_history), os.fspath(path))
 
 
+def scene_layout(digraph: nx.DiGraph) -> dict[str, tuple[float, float]]:
+    """Positions with each scene on a circle and its cells in a ring around it.
+
+    Deterministic (the same memory is always drawn the same way), and a
+    scene's cells never hide behind one another.
+    """
+    scenes = [n for n, a in digraph.nodes(data=True) if a["kind"] == "scene"]
+    members: dict[str, list[str]] = {s: [] for s in scenes}
+    for node, attributes in digraph.nodes(data=True):
+        if attributes["kind"] == "cell" and f"scene:{attributes['scene']}" in members:
+            members[f"scene:{attributes['scene']}"].append(node)
+    radius = max([1.0 + 0.12 * len(cells) for cells in members.values()] or [1.0])
+    spread = 0.0 if len(scenes) == 1 else radius * 1.25 / math.sin(math.pi / max(2, len(scenes)))
+    positions: dict[str, tuple[float, float]] = {}
+    for i, scene in enumerate(scenes):
+        angle = 2 * math.pi * i / len(scenes)
+        cx, cy = spread * math.cos(angle), spread * math.sin(angle)
+        positions[scene] = (cx, cy)
+        ring = 1.0 + 0.12 * len(members[scene])
+        for j, cell in enumerate(members[scene]):
+            around = 2 * math.pi * j / max(1, len(members[scene])) + angle
+            positions[cell] = (cx + ring * math.cos(around), cy + ring * math.sin(around))
+    return positions
+
+
 def _short(text: str, width: int = 28) -> str:
     return text if len(text) <= width else text[: width - 1].rsplit(" ", 1)[0] + "…"
 
@@ -75,12 +101,11 @@ def draw_graph(
     include_history: bool = True,
     scenes: Iterable[str] | None = None,
     ax: Axes | None = None,
-    seed: int = 7,
 ) -> Axes:
     """Draw cells (coloured by type, faded when not current), scenes (grey squares) and links.
 
     :param scenes: draw only these scenes and their cells.
-    The layout is seeded, so the same memory is drawn the same way.
+    The layout is :func:`scene_layout`, so the same memory is drawn the same way.
     """
     nx = _networkx()
     import matplotlib.pyplot as plt
@@ -89,7 +114,7 @@ def draw_graph(
     digraph = to_networkx(db, include_history=include_history, scenes=scenes)
     if ax is None:
         _, ax = plt.subplots(figsize=(12, 8))
-    positions = nx.spring_layout(digraph, seed=seed, k=1.2 / max(1, len(digraph)) ** 0.5)
+    positions = scene_layout(digraph)
     scenes = [n for n, a in digraph.nodes(data=True) if a["kind"] == "scene"]
     cells = [n for n, a in digraph.nodes(data=True) if a["kind"] == "cell"]
     nx.draw_networkx_nodes(
@@ -111,6 +136,6 @@ def draw_graph(
     nx.draw_networkx_labels(digraph, positions, labels=labels, font_size=7, ax=ax)
     handles = [Line2D([], [], color=colour, label=kind) for kind, colour in LINK_COLOURS.items() if kind != "in-scene"]
     handles += [Line2D([], [], marker="o", linestyle="", color=c, label=t) for t, c in TYPE_COLOURS.items()]
-    ax.legend(handles=handles, loc="lower left", fontsize=7, frameon=False)
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False)
     ax.set_axis_off()
     return ax

@@ -74,8 +74,12 @@ def hits_df(hits: Iterable[Hit]) -> pd.DataFrame:
 
 
 def search_df(db: MemoryDB, query: str, limit: int = 10, **filters: object) -> pd.DataFrame:
-    """Search results as a table, best first, with their scores."""
-    return hits_df(db.search(query, limit, **filters))  # type: ignore[arg-type]
+    """Search results as a table, best first, with their scores (and whether each is current,
+    when ``include_history=True`` asks for superseded and archived cells too)."""
+    hits = db.search(query, limit, **filters)  # type: ignore[arg-type]
+    if not filters.get("include_history"):
+        return hits_df(hits)
+    return _frame((asdict(h) for h in hits), [*_HIT_COLUMNS[:3], "current", *_HIT_COLUMNS[3:]])
 
 
 def recall_df(recall: Recall | None) -> pd.DataFrame:

@@ -163,3 +163,19 @@ def test_strengths_view(db: MemoryDB, clock: FixedClock) -> None:
     )  # fmt: skip
     pd.testing.assert_frame_equal(strengths_df(db), expected)
     assert isinstance(strengths(db)[0], Strength)
+
+
+def test_a_manual_clock_says_the_time_it_was_set_to() -> None:
+    from memkit import ManualClock
+
+    clock = ManualClock("2024-03-04T19:02:00")
+    assert clock().isoformat() == "2024-03-04T19:02:00+00:00"
+    clock.advance(days=30, hours=1)
+    assert MemoryDB(clock=clock).now() == "2024-04-03T20:02:00+00:00"
+    clock.set("2024-06-01T08:00:00+02:00")
+    assert (clock().isoformat(), repr(clock)) == (
+        "2024-06-01T08:00:00+02:00",
+        "ManualClock('2024-06-01T08:00:00+02:00')",
+    )
+    with pytest.raises(ValueError, match="ISO 8601"):
+        clock.set("tomorrow")

@@ -8,6 +8,7 @@ from memkit import Cell, CellNotFoundError, DatabaseError, Hit, MemoryDB, Scene
 from memkit.lifecycle import archive, reinforce, reinforced_salience, restore, supersede
 from memkit.links import link, links_of, list_links, unlink
 from memkit.types import Link
+from memkit.views import search_df
 from tests.conftest import FixedClock
 
 T0 = "2026-01-05T09:00:00+00:00"
@@ -75,6 +76,11 @@ def test_search_shows_current_cells_and_history_on_request_new_one_first(db: Mem
     ]
     history = db.search("kitchen budget", include_history=True)
     assert history[1].score == pytest.approx(history[0].score * db.ranking.history_weight)
+    assert search_df(db, "kitchen budget", include_history=True)[["id", "current"]].values.tolist() == [
+        [new, True],
+        [old, False],
+    ]
+    assert "current" not in search_df(db, "kitchen budget").columns
     # the no-match fallback hides history too
     assert [h.id for h in db.search("zebra")] == [new]
     assert db.search("zebra")[0] == Hit(

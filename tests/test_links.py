@@ -136,7 +136,7 @@ def test_networkx_graphml_and_drawing(db: MemoryDB, tmp_path: Path) -> None:
     back = nx.read_graphml(tmp_path / "memory.graphml")
     assert sorted(back.nodes) == sorted(digraph.nodes)
     assert back.nodes[f"cell:{ids['hike']}"]["status"] == "superseded"
-    ax = draw_graph(db, seed=1)
+    ax = draw_graph(db)
     legend = [text.get_text() for text in ax.get_legend().get_texts()]
     assert legend[:4] == ["same-subject", "cause", "follows-from", "replaces"]
     assert len(ax.texts) == 7  # one label per node

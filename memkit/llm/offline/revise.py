@@ -239,8 +239,9 @@ def decide(
                 continue
             named = old_words & other
             shared = words & other
-            if named:
-                score, why = 10.0 + 2.0 * len(named), f"names {_quoted(named, surface)} of cell {number}"
+            if named:  # among cells naming the old value, the closest to the new cell wins
+                score = 10.0 + 2.0 * len(named) + _closeness(words, cell_type, other, kind)
+                why = f"names {_quoted(named, surface)} of cell {number}"
             elif old_words:
                 continue
             elif shared:
