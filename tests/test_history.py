@@ -165,7 +165,8 @@ def test_import_is_one_change(db: MemoryDB, tmp_path: Path) -> None:
     export_jsonl(db, tmp_path / "memory.jsonl")
     other = db.for_namespace("copy")
     import_jsonl(other, tmp_path / "memory.jsonl")
-    assert {e.reason for e in events(other)} == {"imported from memory.jsonl"}
+    assert {e.reason for e in events(other)} == {"imported from memory.jsonl", "state from the export"}
+    assert [e.action for e in events(other) if e.reason == "state from the export"] == ["edit"]  # the archived one
     assert len({e.change_id for e in events(other)}) == 1
     undo(other)
     assert other.list_cells(include_history=True) == [] and other.list_scenes(include_history=True) == []

@@ -102,6 +102,66 @@ def test_export_then_import_round_trip(tmp_path: Path, capsys: pytest.CaptureFix
         assert [(s.scene, s.summary) for s in db.list_scenes()] == summaries
 
 
+def test_export_carries_history_state_and_links(tmp_path: Path, db: MemoryDB) -> None:
+    from memkit.history import undo
+    from memkit.lifecycle import archive, reinforce, supersede
+    from memkit.links import link, list_links
+
+    lisbon = db.add_cell(scene="home", cell_type="fact", salience=0.5, content="Ana lives in Lisbon.")
+    berlin = db.add_cell(scene="home", cell_type="fact", salience=0.6, content="Ana moved to Berlin.")
+    cat = db.add_cell(scene="home", cell_type="fact", salience=0.4, content="Ana has a cat.")
+    supersede(db, lisbon, berlin, reason="moved", action="update")
+    reinforce(db, berlin)
+    archive(db, [cat])
+    link(db, cat, berlin, "same-subject")
+    memkit.export_jsonl(db, tmp_path / "memory.jsonl")
+    copy = db.for_namespace("copy")
+    assert memkit.import_jsonl(copy, tmp_path / "memory.jsonl") == 3
+
+    def shape(memory: MemoryDB) -> list[tuple[object, ...]]:
+        cells = memory.list_cells(include_history=True)
+        return [(c.content, c.status, c.seen_count, c.last_seen_at, c.valid_until, c.archived_at) for c in cells]
+
+    def links(memory: MemoryDB) -> list[tuple[str, str, str, str]]:
+        content = {c.id: c.content for c in memory.list_cells(include_history=True)}
+        return [(content[x.source], x.kind, content[x.target], x.reason) for x in list_links(memory)]
+
+    assert shape(copy) == shape(db)
+    assert (
+        links(copy)
+        == links(db)
+        == [
+            ("Ana moved to Berlin.", "replaces", "Ana lives in Lisbon.", "moved"),
+            ("Ana has a cat.", "same-subject", "Ana moved to Berlin.", ""),
+        ]
+    )
+    assert [c.content for c in copy.list_cells()] == ["Ana moved to Berlin."]
+    undo(copy)  # the import was one change
+    assert copy.list_cells(include_history=True) == [] and list_links(copy) == []
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"kind": "cell", "scene": "a", "cell_type": "fact", "salience": 0.5, "content": "x", "seen_count": 0}',
+         "seen_count must be a whole number from 1"),
+        ('{"kind": "cell", "scene": "a", "cell_type": "fact", "salience": 0.5, "content": "x", "valid_until": "soon"}',
+         "valid_until must be an ISO 8601"),
+        ('{"kind": "link", "source": 1, "target": 2, "link": "likes"}', "unknown link kind 'likes'"),
+    ],
+)  # fmt: skip
+def test_import_rejects_bad_history_records(tmp_path: Path, db: MemoryDB, line: str, message: str) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(line + "\n")
+    with pytest.raises(MemkitError, match=f"line 1 is not a memkit record: {message}"):
+        memkit.import_jsonl(db, bad)
+    dangling = tmp_path / "dangling.jsonl"
+    dangling.write_text('{"kind": "link", "source": 1, "target": 2, "link": "cause"}\n')
+    with pytest.raises(MemkitError, match=r"links cells it does not hold \(1 cause 2\)"):
+        memkit.import_jsonl(db, dangling)
+    assert db.count_cells(include_history=True) == 0
+
+
 def test_import_of_a_bad_file_imports_nothing(tmp_path: Path, db: MemoryDB) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"kind": "cell", "scene": "a", "cell_type": "fact", "salience": 0.5, "content": "ok"}\nnot json\n')
