@@ -192,11 +192,12 @@ class MemoryDB(Store):
             existed = self._existing_scenes(scenes)
             last = change.conn.execute("SELECT COALESCE(MAX(id), 0) FROM mem_cells").fetchone()[0]
             change.conn.executemany(self._INSERT, rows)
-            ids = [r[0] for r in change.conn.execute("SELECT id FROM mem_cells WHERE id > ? ORDER BY id", (last,))]
+            cursor = change.conn.execute("SELECT * FROM mem_cells WHERE id > ? ORDER BY id", (last,))
+            names = [d[0] for d in cursor.description]
+            added = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
             self._new_scenes(change, scenes, existed)
-            for cell_id in ids:
-                after = snapshot(change.conn, self.namespace, "cell", cell_id)
-                change.record(self.namespace, "cell", cell_id, "add", None, after, reason)
+            change.record_added(self.namespace, "cell", added, reason)
+            ids = [row["id"] for row in added]
         return ids
 
     def get_cell(self, cell_id: int) -> Cell | None:

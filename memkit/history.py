@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -105,6 +105,23 @@ class Change:
         if self.id is None:  # the change is named after its first event
             self.id = int(cursor.lastrowid or 0)
             self.conn.execute("UPDATE mem_history SET change_id = id WHERE id = ?", (self.id,))
+
+    def record_added(self, namespace: str, kind: str, rows: Sequence[Row], reason: str = "") -> None:
+        """Record many rows that did not exist before (one event each, written in one statement)."""
+        if not rows:
+            return
+        key = _TABLES[kind][1][0]
+        first, rest = rows[0], rows[1:]
+        self.record(namespace, kind, first[key], "add", None, first, reason)
+        self.conn.executemany(
+            "INSERT INTO mem_history (namespace, change_id, kind, key, action, before, after, reason,"
+            " exchange_id, created_at) VALUES (?, ?, ?, ?, 'add', NULL, ?, ?, ?, ?)",
+            [
+                (namespace, self.id, kind, str(row[key]), json.dumps(row, ensure_ascii=False), reason or self.reason,
+                 self.exchange_id, self.now())
+                for row in rest
+            ],
+        )  # fmt: skip
 
     @contextmanager
     def tracking(self, namespace: str, kind: str, key: str | int, action: str, reason: str = "") -> Iterator[None]:
