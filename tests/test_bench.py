@@ -117,7 +117,7 @@ def test_retrieval_benchmark_rejects_unknown_systems_and_knobs(locomo_file: Path
 
 
 def test_speed_benchmark_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    figures = speed.measure_size(200, tmp_path, single=20, queries=10)
+    figures = speed.measure_size(200, tmp_path, single=20, queries=10, rounds=2)
     assert set(figures) == {
         "cells",
         "raw_rate",
@@ -130,7 +130,12 @@ def test_speed_benchmark_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str
     }
     assert figures["cells"] == 200
     assert speed.synthetic_cells(3) == speed.synthetic_cells(3)  # the same cells every run
-    assert speed.main(["--sizes", "50,100", "--single", "5", "--queries", "5", "--plot", str(tmp_path / "l.png")]) == 0
+    assert (
+        speed.main(
+            ["--sizes", "50,100", "--single", "5", "--queries", "5", "--rounds", "1", "--plot", str(tmp_path / "l.png")]
+        )
+        == 0
+    )
     table = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
     assert [line.split(" | ")[0] for line in table] == ["| cells", "| 50", "| 100"]
     with pytest.raises(SystemExit):
