@@ -85,6 +85,7 @@ def test_extraction_gives_faithful_compressed_cells_not_placeholders() -> None:
 def test_extraction_skips_small_talk_questions_and_echo() -> None:
     assert extract("Hello there! How are you?", "Great, thanks!") == []
     assert extract("Thanks, Melanie! Hey Mel! Wow, Caroline!", "Good to see you!") == []
+    assert [c["content"] for c in extract("It's Shia Labeouf!", "Really?")] == ["It's Shia Labeouf!"]
     cells = extract("We adopted a puppy called Miso.", "A puppy called Miso, lovely.")
     assert [c["content"] for c in cells] == ["We adopted a puppy called Miso."]
 

@@ -84,6 +84,8 @@ _NAME = re.compile(r"(?<!^)(?<![.!?] )\b[A-Z][a-z]+\b")
 
 def _is_small_talk(sentence: str, words: list[str]) -> bool:
     """Greetings, thanks and cheers, also when they name who they are said to ("Thanks, Ana!")."""
+    if not any(w in _SMALL_TALK for w in words):
+        return False  # "It's Shia Labeouf!" names someone, and says something
     names = {name.lower() for name in _NAME.findall(sentence.strip())}
     return all(w in _SMALL_TALK or w in names for w in words)
 
