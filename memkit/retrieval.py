@@ -279,7 +279,7 @@ class Ranking:
 
     content_weight: float = 1.0
     scene_weight: float = 0.3
-    context_weight: float = 0.3
+    context_weight: float = 0.5
     salience_weight: float = 0.5
     recency_weight: float = 0.1
     half_life_days: float = 30.0
