@@ -10,7 +10,9 @@ brings back in its first ``k`` results:
 Both are averaged over questions, per category (the question's ``kind``)
 and overall, in percent. Any search can be measured, as long as it is a
 function ``(query, k) -> source ids``; :func:`memkit_search` adapts
-:meth:`memkit.MemoryDB.search` to that shape.
+:meth:`memkit.MemoryDB.search` to that shape. :func:`compare_retrieval` sets
+two searches side by side, question by question, to say which questions a
+change gained and which it lost.
 
 Model cost is read from the :class:`~memkit.llm.CallLog` every memkit call
 is recorded in: :class:`CostMeter` splits it into turns (calls, prompt and
@@ -35,9 +37,11 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_KS",
     "CostMeter",
+    "QuestionRecall",
     "RetrievalReport",
     "SearchFunction",
     "TurnCost",
+    "compare_retrieval",
     "distinct_sources",
     "evaluate_retrieval",
     "hit_at_k",
@@ -146,6 +150,46 @@ def score_retrieval(
         report.recall[category] = {k: 100.0 * sum(v) / len(v) for k, v in by_k.items()}
         report.hit[category] = {k: 100.0 * sum(v) / len(v) for k, v in hit[category].items()}
     return report
+
+
+@dataclass(frozen=True)
+class QuestionRecall:
+    """One question's recall@k (0 to 1, per k) with a baseline search and with another."""
+
+    question: Question
+    before: dict[int, float]
+    after: dict[int, float]
+
+    @property
+    def lost(self) -> list[int]:
+        """The cut-offs at which the other search finds less of the evidence."""
+        return [k for k in self.before if self.after[k] < self.before[k]]
+
+    @property
+    def gained(self) -> list[int]:
+        """The cut-offs at which the other search finds more of the evidence."""
+        return [k for k in self.before if self.after[k] > self.before[k]]
+
+
+def compare_retrieval(
+    questions: Iterable[Question], baseline: SearchFunction, other: SearchFunction, ks: Sequence[int] = DEFAULT_KS
+) -> list[QuestionRecall]:
+    """recall@k of every question with evidence, with ``baseline`` and with ``other``, in question order.
+
+    Averages hide trades: a change can win one question and lose another
+    and leave recall@k where it was. ``lost`` and ``gained`` say which.
+
+    :raises ValueError: a ``k`` below 1, or no cut-off at all.
+    """
+    cutoffs = _cutoffs(ks)
+    compared = []
+    for question in questions:
+        if not question.evidence:
+            continue
+        found = baseline(question.question, cutoffs[-1]), other(question.question, cutoffs[-1])
+        before, after = ({k: recall_at_k(f, question.evidence, k) for k in cutoffs} for f in found)
+        compared.append(QuestionRecall(question, before, after))
+    return compared
 
 
 def distinct_sources(hits: Iterable[Hit], limit: int) -> list[str]:

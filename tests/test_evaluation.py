@@ -8,7 +8,9 @@ import memkit
 from memkit.datasets import Question
 from memkit.evaluation import (
     CostMeter,
+    QuestionRecall,
     TurnCost,
+    compare_retrieval,
     distinct_sources,
     evaluate_retrieval,
     hit_at_k,
@@ -59,6 +61,33 @@ def test_report_per_kind_and_overall() -> None:
         "hit@2": 0.0,
     }
     assert [row["category"] for row in report.rows()] == ["changed", "fact", "all"]
+
+
+def test_compare_retrieval_says_which_questions_a_change_gained_and_lost() -> None:
+    questions = [
+        Question("q1", "", ("a",)),
+        Question("q2", "", ("b", "c")),
+        Question("q3", "", ("d",)),
+        Question("q4", "", ()),  # no evidence: skipped
+    ]
+    before = {"q1": ["a", "x", "y"], "q2": ["x", "b", "c"], "q3": ["x", "y", "z"], "q4": ["z"]}
+    after = {"q1": ["x", "a", "y"], "q2": ["b", "c", "x"], "q3": ["x", "y", "z"], "q4": []}
+    asked: list[tuple[str, int]] = []
+
+    def baseline(query: str, k: int) -> list[str]:
+        asked.append((query, k))
+        return before[query][:k]
+
+    compared = compare_retrieval(questions, baseline, lambda query, k: after[query][:k], ks=(3, 1, 2))
+    assert asked == [("q1", 3), ("q2", 3), ("q3", 3)]  # each question searched once, at the deepest cut-off
+    assert compared == [
+        QuestionRecall(questions[0], {1: 1.0, 2: 1.0, 3: 1.0}, {1: 0.0, 2: 1.0, 3: 1.0}),
+        QuestionRecall(questions[1], {1: 0.0, 2: 0.5, 3: 1.0}, {1: 0.5, 2: 1.0, 3: 1.0}),
+        QuestionRecall(questions[2], {1: 0.0, 2: 0.0, 3: 0.0}, {1: 0.0, 2: 0.0, 3: 0.0}),
+    ]
+    assert [(c.lost, c.gained) for c in compared] == [([1], []), ([], [1, 2]), ([], [])]
+    with pytest.raises(ValueError, match="at least one cut-off"):
+        compare_retrieval(questions, baseline, baseline, ks=())
 
 
 def test_scoring_needs_questions_with_evidence_and_cutoffs() -> None:
