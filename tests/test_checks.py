@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -13,6 +12,8 @@ import pytest
 import memkit
 from memkit.classroom import check
 from memkit.classroom.feedback import Feedback, Point
+from memkit.forgetting import THRESHOLD, Forgetting, forget, half_life, strengths
+from memkit.lifecycle import archive
 from memkit.prompts import CONSOLIDATE_SCHEMA, consolidate_request, escape_data
 from memkit.types import Message
 
@@ -269,44 +270,276 @@ def test_why_not_answered_catches_a_rewrite_that_spoils_other_questions() -> Non
 # -- 5. decay ------------------------------------------------------------------------------
 
 
-def decayed(weight: float, age_days: float, half_life_days: float = 30.0, floor: float = 0.1) -> float:
-    return weight if weight <= floor else max(floor, weight * 0.5 ** (age_days / half_life_days))
+def my_rule(salience: float, idle_days: float, uses: int) -> float:
+    return salience * 0.5 ** (max(0.0, idle_days - 7) / (30 * (1 + uses)))
 
 
-def recall_with_decay(db: memkit.MemoryDB, query: str, now: datetime, limit: int = 5) -> list[memkit.Hit]:
-    hits = []
-    for hit in db.search(query, limit=4 * limit):
-        when = datetime.fromisoformat(hit.occurred_at or now.isoformat()).replace(tzinfo=timezone.utc)
-        hits.append(replace(hit, score=hit.score * decayed(1.0, (now - when).total_seconds() / 86400)))
-    return sorted(hits, key=lambda h: -h.score)[:limit]
+def forget_faded(db: memkit.MemoryDB) -> list[int]:
+    return forget(db, Forgetting(rule=my_rule))
 
 
-def test_decay_rule_passes_a_right_answer() -> None:
-    assert check.decay_rule(decayed, recall_with_decay).passed
+def failed(feedback: Feedback) -> list[str]:
+    return [line for line in lines(feedback)[1:] if line.startswith("  ✘")]
 
 
-def test_decay_rule_notices_plain_search_and_a_missing_floor() -> None:
-    text = lines(
-        check.decay_rule(
-            lambda w, a, half_life_days=30.0, floor=0.1: w * 0.5 ** (a / half_life_days),
-            lambda db, q, now, limit=5: db.search(q, limit),
-        )
-    )
-    assert text[5].startswith("  ✘ decayed(0.8, 3650.0) gave 1.89")
-    assert text[5].endswith("not 0.1: it never falls below the floor (weight * 0.5 ** (age / half-life))")
-    assert text[8].startswith("  ✘ recall_with_decay recalled ['Maya wants white lacquer fronts on the cabinets.'")
+def test_the_forgetting_memory_holds_cells_used_in_every_way() -> None:
+    db = check.forgetting_memory()
+    assert [(s.cell.id, s.uses, s.last_used[:10], s.idle_days, s.strength) for s in strengths(db)] == [
+        (1, 0, "2014-05-01", 3713.958, 0.0),  # a gas stove, ten years ago
+        (2, 1, "2024-06-30", 1.0, 0.8897),  # the budget, recalled yesterday
+        (3, 2, "2024-03-26", 96.597, 0.3327),  # the carpenter, stated three times
+        (4, 0, "2024-03-04", 118.577, 0.0388),
+        (5, 0, "2024-03-04", 118.575, 0.0258),
+        (6, 1, "2024-04-09", 83.042, 0.1916),  # the plumber, recalled on the day he came
+        (7, 1, "2024-06-20", 10.875, 0.6174),
+    ]
+    assert db.clock() == check.NOW
 
 
-def test_decay_rule_refuses_to_rewrite_the_database() -> None:
-    def rewriting(db: memkit.MemoryDB, query: str, now: datetime, limit: int = 5) -> list[memkit.Hit]:
-        for cell in db.list_cells():
-            db.update_cell(cell.id, salience=cell.salience / 2)
-        return recall_with_decay(db, query, now, limit)
+def test_decay_rule_passes_a_rule_of_ones_own_plugged_into_forget() -> None:
+    assert lines(check.decay_rule(my_rule, forget_faded)) == [
+        "✔ passed: a decay rule of your own, plugged into forget() (14 of 14 checks)",
+        "  ✔ my_rule returns a number",
+        "  ✔ a cell used a moment ago is as strong as its salience",
+        "  ✔ strength never grows while a cell goes unused",
+        "  ✔ strength stays between 0 and 1",
+        "  ✔ each use slows the fading",
+        "  ✔ a cell recalled yesterday is kept",
+        "  ✔ a cell unused for ten years is forgotten",
+        "  · a cell of salience 0.5, 90 days unused: 0.0735 with your rule, 0.0625 with memkit's half_life; "
+        "used 3 times: 0.31 and 0.297",
+        "  ✔ nothing was deleted",
+        "  ✔ stored saliences are unchanged",
+        "  ✔ the cell recalled yesterday ('The kitchen budget is 12,000 euros.') is still current",
+        "  ✔ it archives exactly the cells your rule says faded below THRESHOLD (0.1): [1, 4, 5]",
+        "  ✔ the history says why each cell was archived: its strength under your rule (forget() wrote it)",
+        "  ✔ it returns the ids of the cells it archived",
+        "  ✔ running it again archives nothing more (decay is never applied twice)",
+        "  · your rule archived 3 of 7 cells; memkit's half_life would archive 3",
+    ]
+    assert check.decay_rule(half_life, lambda db: forget(db)).passed  # memkit's own rule passes too
 
-    assert lines(check.decay_rule(decayed, rewriting))[-1] == (
-        "  ✘ recall_with_decay changed stored saliences: decay when ranking instead, or running it twice "
-        "would decay the same memory twice"
-    )
+
+def test_decay_rule_stops_at_a_stub_a_crash_or_something_not_a_number() -> None:
+    assert failed(check.decay_rule(stub, stub)) == [
+        "  ✘ stub is not written yet: replace `raise NotImplementedError` with your code"
+    ]
+    assert failed(check.decay_rule(lambda s, d, u: s * 0.5 ** (d / (30 * u)), forget_faded)) == [
+        "  ✘ my_rule(0.5, 0.0, 0) raised ZeroDivisionError: float division by zero "
+        "(fix it, run its cell, then this one)"
+    ]
+    assert failed(check.decay_rule(lambda s, d, u: None if d > 300 else s, forget_faded)) == [
+        "  ✘ my_rule(0.5, 365.0, 0) returned None (NoneType): return the strength, a number from 0 to 1"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        pytest.param(
+            lambda s, d, u: min(1.0, s * 2 ** (d / 30 / (1 + u))),
+            [
+                "  ✘ my_rule(0.5, 30.0, 0) = 1 is more than my_rule(0.5, 7.0, 0) = 0.588: strength grew with time. "
+                "A memory left unused fades: multiply the salience by a factor that shrinks as idle_days grows, "
+                "such as 0.5 ** (idle_days / 30)",
+                "  ✘ my_rule(0.5, 30.0, 1) = 0.707 is less than my_rule(0.5, 30.0, 0) = 1: more uses made the cell "
+                "fade faster. Each use (stated again, recalled) should slow the fading, e.g. a half-life of "
+                "30 * (1 + uses) days",
+                "  ✘ my_rule(1.0, 3650.0, 0) = 1: ten years unused and still above THRESHOLD (0.1), so nothing "
+                "would ever be forgotten. Let strength fall towards 0 as idle_days grows",
+                "  ✘ nothing was archived, so the history says nothing: forget(db, Forgetting(rule=my_rule))",
+            ],
+            id="grows",
+        ),
+        pytest.param(
+            lambda s, d, u: s - d / (100 * (1 + u)),
+            [
+                "  ✘ my_rule(0.5, 90.0, 0) = -0.4, below 0: strength is never negative. Subtracting from the "
+                "salience goes below 0 after a while: multiply it by a fading factor instead, or clamp with "
+                "max(0.0, ...)",
+            ],
+            id="negative",
+        ),
+        pytest.param(
+            lambda s, d, u: s * (1 + u) * 0.5 ** (d / 30),
+            [
+                "  ✘ my_rule(0.5, 0.0, 3) = 2, above 1: strength is a share of full strength, at most 1. Let uses "
+                "slow the fading instead of adding strength, or cap it with min(1.0, ...)",
+            ],
+            id="above-one",
+        ),
+        pytest.param(
+            lambda s, d, u: 0.5 ** (d / (30 * (1 + u))),
+            [
+                "  ✘ my_rule(0.5, 0.0, 0) = 1, not 0.5: a cell used a moment ago is as strong as its salience. "
+                "Start from the salience and let it fade: salience * (what is left after idle_days)",
+            ],
+            id="ignores-salience",
+        ),
+        pytest.param(
+            lambda s, d, u: s * 0.5 ** (d / 30),
+            [
+                "  ✘ my_rule(0.5, 90.0, 3) = my_rule(0.5, 90.0, 0) = 0.0625: uses changes nothing. A cell stated "
+                "again or recalled three times should fade more slowly than one never used again, e.g. with a "
+                "half-life of 30 * (1 + uses) days",
+            ],
+            id="ignores-uses",
+        ),
+        pytest.param(
+            lambda s, d, u: s * 0.5 ** (d / (30 + u)),
+            [],
+            id="uses-that-barely-help-are-still-uses",
+        ),
+        pytest.param(
+            lambda s, d, u: s * 0.5 ** (d / (30 / (1 + u))),
+            [
+                "  ✘ my_rule(0.5, 30.0, 1) = 0.125 is less than my_rule(0.5, 30.0, 0) = 0.25: more uses made the "
+                "cell fade faster. Each use (stated again, recalled) should slow the fading, e.g. a half-life of "
+                "30 * (1 + uses) days",
+            ],
+            id="uses-speed-it-up",
+        ),
+        pytest.param(
+            lambda s, d, u: s * 0.5 ** (24 * d / (1 + u)),
+            [
+                "  ✘ my_rule(0.5, 1.0, 1) = 0.000122, below THRESHOLD (0.1): a cell recalled yesterday would be "
+                "archived. Memories should fade over weeks and months, not in a day",
+                "  ✘ cell #2 ('The kitchen budget is 12,000 euros.') was recalled yesterday and archived: your rule "
+                "gives it 0.0002 after one day. Fade over weeks, not days",
+            ],
+            id="hours-not-days",
+        ),
+        pytest.param(
+            lambda s, d, u: s * (0.5 + 0.5 * 0.5 ** (d / (30 * (1 + u)))),
+            [
+                "  ✘ my_rule(1.0, 3650.0, 0) = 0.5: ten years unused and still above THRESHOLD (0.1), so nothing "
+                "would ever be forgotten. Let strength fall towards 0 as idle_days grows",
+                "  ✘ nothing was archived, so the history says nothing: forget(db, Forgetting(rule=my_rule))",
+            ],
+            id="never-forgets",
+        ),
+    ],
+)
+def test_decay_rule_names_what_is_wrong_with_a_rule(rule: Any, expected: list[str]) -> None:
+    assert failed(check.decay_rule(rule, lambda db: forget(db, Forgetting(rule=rule)))) == expected
+
+
+def deleting(db: memkit.MemoryDB) -> list[int]:
+    weak = [s.cell.id for s in strengths(db, rule=my_rule) if s.strength < THRESHOLD]
+    for cell_id in weak:
+        db.delete_cell(cell_id)
+    return weak
+
+
+def counted_from_storing(db: memkit.MemoryDB) -> list[int]:
+    now = db.clock()
+    weak = []
+    for cell in db.list_cells():
+        idle = (now - datetime.fromisoformat(cell.created_at)).total_seconds() / 86400
+        if my_rule(cell.salience, idle, cell.seen_count - 1) < THRESHOLD:
+            weak.append(cell.id)
+    return archive(db, weak)
+
+
+def without_uses(db: memkit.MemoryDB) -> list[int]:
+    return forget(db, Forgetting(rule=lambda s, d, u: my_rule(s, d, 0)))
+
+
+def writing_strength_back(db: memkit.MemoryDB) -> list[int]:
+    for s in strengths(db, rule=my_rule):
+        db.update_cell(s.cell.id, salience=s.strength)
+    return forget(db, Forgetting(rule=my_rule))
+
+
+@pytest.mark.parametrize(
+    ("function", "expected"),
+    [
+        pytest.param(
+            deleting,
+            [
+                '  ✘ cell #1 ("Maya\'s first flat, in 2014, had a gas stove.") is gone from the database: forgetting '
+                "never deletes. Archive instead, with memkit.forgetting.forget: an archived cell is kept, can be "
+                "restored, and its story stays in the history",
+            ],
+            id="deletes",
+        ),
+        pytest.param(
+            counted_from_storing,
+            [
+                "  ✘ cell #2 ('The kitchen budget is 12,000 euros.') was archived, but under your rule its strength "
+                "is 0.9: a recall is a use: it restarts the clock and counts among the uses. "
+                "memkit.forgetting.strengths() and forget() count both",
+                "  ✘ cell #6 ('The plumber comes on April 9 to move the sink pipes.') was archived, but under your "
+                "rule its strength is 0.2077: a recall is a use: it restarts the clock and counts among the uses. "
+                "memkit.forgetting.strengths() and forget() count both",
+                "  ✘ the history gives no strength for cell #1 (its reason: 'archived'): archive through "
+                "memkit.forgetting.forget(db, Forgetting(rule=my_rule)), which records each cell's strength",
+            ],
+            id="recalled-yesterday-archived",
+        ),
+        pytest.param(
+            without_uses,
+            [
+                "  ✘ cell #3 ('A carpenter called Tomas is building the cabinets.') was archived, but under your rule "
+                "its strength is 0.3511: pass the uses to your rule (times stated again plus times recalled). "
+                "memkit.forgetting.strengths() and forget() count both",
+                "  ✘ the history gives cell #3 strength 0.088, your rule gives it 0.3511: forget() was given another "
+                "rule, or cells you changed. Call forget(db, Forgetting(rule=my_rule)) on the cells as they are stored",
+            ],
+            id="ignores-uses",
+        ),
+        pytest.param(
+            writing_strength_back,
+            [
+                "  ✘ cell #1 has salience 0.0 now, 0.8 before: stored salience never changes with time. Strength is "
+                "computed when asked, so forgetting twice never decays a cell twice",
+                "  ✘ cells [6] were archived because their stored salience was lowered first: leave the cells as "
+                "they are and let forget(db, Forgetting(rule=my_rule)) compute each strength",
+                "  ✘ the history gives cell #4 strength 0.004, your rule gives it 0.0456: forget() was given another "
+                "rule, or cells you changed. Call forget(db, Forgetting(rule=my_rule)) on the cells as they are stored",
+                "  ✘ running forget_faded a second time archived cells [3] too: the decay was applied twice. "
+                "Compute strength when asked (forget() does) and never write it into the cells",
+            ],
+            id="writes-strength-into-salience",
+        ),
+        pytest.param(
+            lambda db: forget(db),
+            [
+                "  ✘ the history gives each archived cell its strength under memkit's default rule, not yours: "
+                "pass your rule, forget(db, Forgetting(rule=my_rule))",
+            ],
+            id="default-rule",
+        ),
+        pytest.param(
+            lambda db: forget(db, Forgetting(rule=my_rule, threshold=0.25)),
+            [
+                "  ✘ cell #6 ('The plumber comes on April 9 to move the sink pipes.') was archived, but under your "
+                "rule its strength is 0.2077: you archived below 0.25; keep memkit's THRESHOLD (0.1)",
+                "  ✘ cell #1 was archived below a threshold of 0.25: keep memkit's THRESHOLD (0.1), "
+                "Forgetting(rule=my_rule)",
+            ],
+            id="another-threshold",
+        ),
+        pytest.param(
+            lambda db: sorted(forget(db, Forgetting(rule=my_rule)))[:1],
+            ["  ✘ forget_faded returned [1]; it archived [1, 4, 5]: return the ids forget() gives back"],
+            id="returns-too-few",
+        ),
+        pytest.param(
+            lambda db: None,
+            [
+                '  ✘ cell #1 ("Maya\'s first flat, in 2014, had a gas stove.") has strength 0.0 under your rule, '
+                "below THRESHOLD, and is still current: archive every cell below it, forget(db, "
+                "Forgetting(rule=my_rule))",
+                "  ✘ nothing was archived, so the history says nothing: forget(db, Forgetting(rule=my_rule))",
+                "  ✘ forget_faded returned None; it archived []: return the ids forget() gives back",
+            ],
+            id="does-nothing",
+        ),
+    ],
+)
+def test_decay_rule_says_what_forget_faded_did_wrong(function: Any, expected: list[str]) -> None:
+    assert failed(check.decay_rule(my_rule, function)) == expected
 
 
 # -- 6. record and replay ----------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .check_cell_type import new_cell_type
 from .check_debug import DIAGNOSES, QUESTION, debugging_memory, why_not_answered
-from .check_decay import NOW, decay_memory, decay_rule
+from .check_decay import NOW, decay_rule, forgetting_memory
 from .check_prompt import SAMPLE_UPDATES, consolidation_prompt
 from .check_replay import record_and_replay
 from .check_search import practice_notes, safe_search
@@ -23,8 +23,8 @@ __all__ = [
     "Feedback",
     "consolidation_prompt",
     "debugging_memory",
-    "decay_memory",
     "decay_rule",
+    "forgetting_memory",
     "new_cell_type",
     "practice_notes",
     "record_and_replay",
