@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from datetime import datetime
@@ -12,6 +13,7 @@ import pytest
 import memkit
 from memkit.classroom import check
 from memkit.classroom.feedback import Feedback, Point
+from memkit.evaluation import RetrievalReport, SearchFunction, distinct_sources, evaluate_retrieval, memkit_search
 from memkit.forgetting import THRESHOLD, Forgetting, forget, half_life, strengths
 from memkit.lifecycle import archive
 from memkit.prompts import CONSOLIDATE_SCHEMA, consolidate_request, escape_data
@@ -577,3 +579,248 @@ def test_record_and_replay_says_catch_the_mismatch() -> None:
         "  ✘ safe_ask let the ReplayMismatchError through: catch memkit.ReplayMismatchError and return a "
         "friendly text instead"
     )
+
+
+# -- 7. a retrieval tweak -------------------------------------------------------------------
+
+COURSE = memkit.load_course_conversation()
+
+
+def scene_names_count_more(db: memkit.MemoryDB) -> SearchFunction:
+    db.ranking = dataclasses.replace(db.ranking, scene_weight=0.6)
+    return memkit_search(db)
+
+
+def measure_with(my_search: Any) -> Any:
+    def measure(db: memkit.MemoryDB) -> tuple[RetrievalReport, RetrievalReport]:
+        default = evaluate_retrieval(COURSE.questions, memkit_search(db), ks=check.KS)
+        return default, evaluate_retrieval(COURSE.questions, my_search(db), ks=check.KS)
+
+    return measure
+
+
+def with_history(db: memkit.MemoryDB) -> SearchFunction:
+    return lambda query, k: distinct_sources(db.search(query, limit=3 * k, include_history=True), k)
+
+
+def test_the_course_memory_is_the_conversation_through_the_pipeline_searched_as_it_ends() -> None:
+    with check.course_memory() as db:
+        assert (db.count_cells(), db.count_cells(include_history=True)) == (60, 62)
+        assert db.clock().isoformat() == COURSE.messages[-1].occurred_at + "+00:00"
+
+
+def test_retrieval_tweak_passes_a_tweak_that_helps_and_says_by_how_much() -> None:
+    assert lines(check.retrieval_tweak(with_history, measure_with(with_history))) == [
+        "✔ passed: measure your own retrieval tweak (5 of 5 checks)",
+        "  ✔ my_search(db) returns a search function",
+        "  ✔ your search returns at most k message ids, best first, each once",
+        "  · recall@k, memkit's default → yours: @1 67.4 → 67.4, @3 82.6 → 82.6, @5 87.0 → 91.3 (+4.3 points), "
+        "@10 91.3 → 100.0 (+8.7 points)",
+        "  ✔ your tweak helps: recall@5 +4.3 points, recall@10 +8.7 points, and recall falls at no k (one question "
+        "of 23 is worth 4.3 points)",
+        "  ✔ it loses nothing: every question finds at least the evidence it found before, at every k",
+        "  · it finds more for: 'Who is building the kitchen cabinets?' (top 5: 0 of 1 evidence message before, "
+        "1 now); 'Which finish does Maya want for the cabinet fronts?' (top 10: 1 of 2 evidence messages before, "
+        "2 now); 'Is the hike in the Dolomites still happening?' (top 10: 1 of 2 evidence messages before, 2 now)",
+        "  ✔ measure(db) gives the check's figures: memkit's default, then yours",
+    ]
+    assert check.retrieval_tweak(scene_names_count_more, measure_with(scene_names_count_more)).passed
+
+
+BUDGET = "What is the budget for the kitchen renovation?"  # memkit finds its message, m01, first
+CABINETS = "Who is building the kitchen cabinets?"  # its message, m03, was superseded: memkit misses it
+
+
+def edited(change: Any) -> Any:
+    """A tweak that edits what memkit's search finds: change(query, found) -> ids."""
+
+    def my_search(db: memkit.MemoryDB) -> SearchFunction:
+        default = memkit_search(db)
+        return lambda query, k: change(query, default(query, k))[:k]
+
+    return my_search
+
+
+def budget_at(rank: int | None) -> Any:
+    def change(query: str, found: list[str]) -> list[str]:
+        if query != BUDGET:
+            return found
+        rest = [i for i in found if i != "m01"]
+        return rest if rank is None else [*rest[: rank - 1], "m01", *rest[rank - 1 :]]
+
+    return change
+
+
+def cabinets_at(rank: int) -> Any:
+    return lambda query, found: [*found[: rank - 1], "m03", *found[rank - 1 :]] if query == CABINETS else found
+
+
+LOST_BUDGET = (
+    "  ✘ it loses evidence on 1 question that memkit's search did better on: 'What is the budget for the kitchen "
+    "renovation?' (top 1: 1 of 1 evidence message before, 0 now). A tweak that wins some and loses others is a "
+    "trade: make it narrower, so it leaves these alone"
+)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        pytest.param(
+            lambda query, found: found,
+            [
+                "  ✘ your search finds exactly what memkit's does for every question: the tweak changes nothing yet. "
+                "Look at the questions memkit misses at k=5 and what would bring their evidence up",
+            ],
+            id="changes-nothing",
+        ),
+        pytest.param(
+            budget_at(None),
+            [
+                "  ✘ your tweak lowers recall: recall@1 −4.3 points, recall@3 −4.3 points, recall@5 −4.3 points, "
+                "recall@10 −4.3 points. Undo it, or make it narrower",
+                LOST_BUDGET,
+            ],
+            id="lowers",
+        ),
+        pytest.param(
+            lambda query, found: cabinets_at(1)(query, budget_at(None)(query, found)),
+            [
+                "  ✘ recall@k is the same at every k: what your tweak wins on some questions it loses on others",
+                LOST_BUDGET,
+            ],
+            id="wins-and-losses-cancel",
+        ),
+        pytest.param(
+            lambda query, found: cabinets_at(2)(query, budget_at(2)(query, found)),
+            [
+                "  ✘ recall@3 +4.3 points, recall@5 +4.3 points, recall@10 +4.3 points, but recall@1 −4.3 points: "
+                "a trade, not a win. Make the tweak narrower",
+                LOST_BUDGET,
+            ],
+            id="a-trade",
+        ),
+        pytest.param(
+            lambda query, found: cabinets_at(1)(query, budget_at(2)(query, found)),
+            [LOST_BUDGET],
+            id="helps-but-loses-a-question",
+        ),
+    ],
+)
+def test_retrieval_tweak_says_whether_it_helped_and_names_the_questions_it_loses(
+    change: Any, expected: list[str]
+) -> None:
+    tweak = edited(change)
+    assert failed(check.retrieval_tweak(tweak, measure_with(tweak))) == expected
+
+
+@pytest.mark.parametrize(
+    ("search", "expected"),
+    [
+        pytest.param(
+            lambda db: [],
+            "  ✘ my_search(db) returned list: return a function (query, k) -> message ids, as memkit_search(db) does",
+            id="not-a-function",
+        ),
+        pytest.param(
+            lambda db: lambda query, k: [hit.id for hit in db.search(query, k)],
+            "  ✘ for 'What is the budget for the kitchen renovation?' at k=1, your search returned [1], cell ids: "
+            "return the ids of the messages the cells came from (hit.source_id), e.g. with "
+            "memkit.evaluation.distinct_sources(hits, k)",
+            id="cell-ids",
+        ),
+        pytest.param(
+            lambda db: lambda query, k: db.search(query, k),
+            "  ✘ for 'What is the budget for the kitchen renovation?' at k=1, your search returned hits: return "
+            "their message ids instead, with memkit.evaluation.distinct_sources(hits, k)",
+            id="hits",
+        ),
+        pytest.param(
+            lambda db: lambda query, k: [hit.content for hit in db.search(query, k)],
+            "  ✘ for 'What is the budget for the kitchen renovation?' at k=1, your search returned \"Maya is "
+            "finally renovating the kitchen in Maya's flat in Leipzig.\", which is no message id of the "
+            "conversation (they run from 'm01' to 'm52'): return hit.source_id",
+            id="contents",
+        ),
+        pytest.param(
+            lambda db: lambda query, k: [hit.source_id for hit in db.search(query, k)],
+            "  ✘ for 'What is the budget for the kitchen renovation?' at k=10, your search returned 'm01' twice: "
+            "each message once, at its best place (memkit.evaluation.distinct_sources does that)",
+            id="repeats",
+        ),
+        pytest.param(
+            lambda db: lambda query, k: distinct_sources(db.search(query, 30), 30),
+            "  ✘ for 'What is the budget for the kitchen renovation?' at k=1, your search returned 15 ids for k=1: "
+            "return at most k, best first",
+            id="too-many",
+        ),
+        pytest.param(
+            lambda db: lambda query, k: {query: k}[query.upper()],
+            "  ✘ your search raised KeyError: 'WHAT IS THE BUDGET FOR THE KITCHEN RENOVATION?' (fix it, run its "
+            "cell, then this one)",
+            id="crash",
+        ),
+    ],
+)
+def test_retrieval_tweak_wants_message_ids_from_the_search(search: Any, expected: str) -> None:
+    assert failed(check.retrieval_tweak(search, stub)) == [expected]
+
+
+def measured_the_tweak_first(db: memkit.MemoryDB) -> tuple[RetrievalReport, RetrievalReport]:
+    yours = evaluate_retrieval(COURSE.questions, scene_names_count_more(db), ks=check.KS)
+    return evaluate_retrieval(COURSE.questions, memkit_search(db), ks=check.KS), yours
+
+
+@pytest.mark.parametrize(
+    ("measure", "expected"),
+    [
+        pytest.param(
+            stub, "  ✘ stub is not written yet: replace `raise NotImplementedError` with your code", id="stub"
+        ),
+        pytest.param(
+            measured_the_tweak_first,
+            "  ✘ your report of memkit's default gives your tweak's figures: my_search changed db before the default "
+            "was measured (db.ranking?). Measure memkit_search(db) first, then my_search(db)",
+            id="tweak-leaks-into-default",
+        ),
+        pytest.param(
+            lambda db: tuple(reversed(measure_with(scene_names_count_more)(db))),
+            "  ✘ the two reports are swapped: return (memkit's default, yours)",
+            id="swapped",
+        ),
+        pytest.param(
+            lambda db: (
+                evaluate_retrieval(COURSE.questions, memkit_search(db)),
+                evaluate_retrieval(COURSE.questions, scene_names_count_more(db)),
+            ),
+            "  ✘ you measured at ks=(1, 5, 10, 20): measure at ks=check.KS, (1, 3, 5, 10)",
+            id="other-cut-offs",
+        ),
+        pytest.param(
+            lambda db: (
+                evaluate_retrieval(COURSE.questions[:10], memkit_search(db), ks=check.KS),
+                evaluate_retrieval(COURSE.questions[:10], scene_names_count_more(db), ks=check.KS),
+            ),
+            "  ✘ you measured on 10 and 10 questions: measure on all 23 questions of the course, "
+            "memkit.load_course_conversation().questions",
+            id="some-questions",
+        ),
+        pytest.param(
+            lambda db: (
+                evaluate_retrieval(COURSE.questions, memkit_search(db), ks=check.KS),
+                evaluate_retrieval(COURSE.questions, memkit_search(db), ks=check.KS),
+            ),
+            "  ✘ your report of the tweak gives memkit's default figures: measure my_search(db) for yours",
+            id="default-twice",
+        ),
+        pytest.param(
+            lambda db: evaluate_retrieval(COURSE.questions, scene_names_count_more(db), ks=check.KS),
+            "  ✘ measure(db) returned RetrievalReport: return two reports, (memkit's default, yours), each from "
+            "evaluate_retrieval",
+            id="one-report",
+        ),
+    ],
+)
+def test_retrieval_tweak_checks_the_measurement(measure: Any, expected: str) -> None:
+    feedback = check.retrieval_tweak(scene_names_count_more, measure)
+    assert failed(feedback) == [expected]
+    assert lines(feedback)[0] == "✘ not yet: measure your own retrieval tweak (4 of 5 checks)"

@@ -31,8 +31,18 @@ STUDENT = EXERCISES / "student"
 SOURCES = exercise_sources(EXERCISES)
 
 
-def test_there_are_at_least_six_exercises_each_with_a_solution_and_a_check() -> None:
-    assert len(SOURCES) >= 6
+def test_the_exercises_each_with_a_solution_and_a_check_and_listed_in_the_guide() -> None:
+    assert [path.stem for path in SOURCES] == [
+        "01-safe-search",
+        "02-new-cell-type",
+        "03-consolidation-prompt",
+        "04-why-not-answered",
+        "05-decay-rule",
+        "06-record-and-replay",
+        "07-measure-a-retrieval-tweak",
+    ]
+    guide = (EXERCISES / "README.md").read_text(encoding="utf-8")
+    assert re.findall(r"^\| `(\d\d-[a-z-]+)` \|", guide, flags=re.MULTILINE) == [path.stem for path in SOURCES]
     for path in SOURCES:
         cells = read_notebook(path)["cells"]
         assert any(has_solution(c) for c in cells), path.name

@@ -13,21 +13,26 @@ from .check_decay import NOW, decay_rule, forgetting_memory
 from .check_prompt import SAMPLE_UPDATES, consolidation_prompt
 from .check_replay import record_and_replay
 from .check_search import practice_notes, safe_search
+from .check_tweak import KS, TOP_K, course_memory, retrieval_tweak
 from .feedback import Feedback
 
 __all__ = [
     "DIAGNOSES",
+    "KS",
     "NOW",
     "QUESTION",
     "SAMPLE_UPDATES",
+    "TOP_K",
     "Feedback",
     "consolidation_prompt",
+    "course_memory",
     "debugging_memory",
     "decay_rule",
     "forgetting_memory",
     "new_cell_type",
     "practice_notes",
     "record_and_replay",
+    "retrieval_tweak",
     "safe_search",
     "why_not_answered",
 ]
