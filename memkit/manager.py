@@ -98,8 +98,14 @@ def _as_utterance(item: Any) -> Utterance:
     return Utterance(speaker, text, None if source_id is None else str(source_id), occurred_at)
 
 
-def _context(utterances: Sequence[Utterance]) -> str:
-    """What a cell keeps of the conversation around it: the words of the exchange it came from."""
+def _context(utterances: Sequence[Utterance], *, speakers: bool = False) -> str:
+    """What a cell keeps of the conversation around it: the words of the exchange it came from.
+
+    :param speakers: prefix each message with who said it (for transcripts
+        between named people, where "who" is part of what a question asks).
+    """
+    if speakers:
+        return " ".join(f"{u.speaker}: {u.text}" for u in utterances)
     return " ".join(u.text for u in utterances)
 
 
@@ -356,7 +362,7 @@ class MemoryManager:
     ) -> IngestResult:
         """Import an existing chat transcript, one message at a time.
 
-        Each message's cells keep the message and its neighbours as context
+        Each message's cells keep the message and its neighbours, with who said each, as context
         (:attr:`memkit.NewCell.context`): a question, a greeting or a detail
         extraction leaves out stays findable through the cells around it.
 
@@ -390,7 +396,7 @@ class MemoryManager:
                     utterance.source_id,
                     utterance.occurred_at,
                     False,
-                    _context(around),
+                    _context(around, speakers=True),
                     pending,
                 )
                 for cell in result.cells:

@@ -36,6 +36,9 @@ MAX_SCENES_IN_PROMPT = 20
 #: How many stored cells the extraction prompt lists, numbered 1..k, for the
 #: model to reinforce, update, supersede or link to.
 MAX_CELLS_IN_PROMPT = 8
+#: The extraction prompt shows this many words of each scene's summary: enough
+#: to tell scenes apart, and it keeps the prompt from growing as summaries fill.
+SCENE_WORDS_IN_PROMPT = 30
 
 EXTRACT_SYSTEM = """\
 You are the memory manager of a conversational assistant. Turn the conversation you are given \
@@ -152,6 +155,11 @@ CONSOLIDATE_SCHEMA: dict[str, Any] = {
 }
 
 
+def _brief(summary: str, words: int = SCENE_WORDS_IN_PROMPT) -> str:
+    parts = summary.split()
+    return " ".join(parts) if len(parts) <= words else " ".join(parts[:words]) + " …"
+
+
 def escape_data(text: str) -> str:
     """Escape ``&``, ``<`` and ``>`` so data can never open or close a prompt tag."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -182,7 +190,7 @@ def extract_request(
     listed = list(scenes)[:MAX_SCENES_IN_PROMPT]
     shown = list(related)[:MAX_CELLS_IN_PROMPT]
     scene_lines = "\n".join(
-        f"- {escape_data(s.scene)}: {escape_data(_one_line(s.summary)) or '(no summary yet)'}" for s in listed
+        f"- {escape_data(s.scene)}: {escape_data(_brief(s.summary)) or '(no summary yet)'}" for s in listed
     )
     cell_lines = "\n".join(
         f"{number}. [{c.cell_type}, {escape_data(c.scene)}] {escape_data(_one_line(c.content))}"

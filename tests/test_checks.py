@@ -586,8 +586,8 @@ def test_record_and_replay_says_catch_the_mismatch() -> None:
 COURSE = memkit.load_course_conversation()
 
 
-def scene_names_count_more(db: memkit.MemoryDB) -> SearchFunction:
-    db.ranking = dataclasses.replace(db.ranking, scene_weight=0.6)
+def context_counts_more(db: memkit.MemoryDB) -> SearchFunction:
+    db.ranking = dataclasses.replace(db.ranking, context_weight=0.7)
     return memkit_search(db)
 
 
@@ -605,7 +605,7 @@ def with_history(db: memkit.MemoryDB) -> SearchFunction:
 
 def test_the_course_memory_is_the_conversation_through_the_pipeline_searched_as_it_ends() -> None:
     with check.course_memory() as db:
-        assert (db.count_cells(), db.count_cells(include_history=True)) == (60, 62)
+        assert (db.count_cells(), db.count_cells(include_history=True)) == (59, 61)
         assert db.clock().isoformat() == COURSE.messages[-1].occurred_at + "+00:00"
 
 
@@ -614,17 +614,17 @@ def test_retrieval_tweak_passes_a_tweak_that_helps_and_says_by_how_much() -> Non
         "✔ passed: measure your own retrieval tweak (5 of 5 checks)",
         "  ✔ my_search(db) returns a search function",
         "  ✔ your search returns at most k message ids, best first, each once",
-        "  · recall@k, memkit's default → yours: @1 67.4 → 67.4, @3 82.6 → 82.6, @5 87.0 → 91.3 (+4.3 points), "
-        "@10 91.3 → 100.0 (+8.7 points)",
-        "  ✔ your tweak helps: recall@5 +4.3 points, recall@10 +8.7 points, and recall falls at no k (one question "
-        "of 23 is worth 4.3 points)",
+        "  · recall@k, memkit's default → yours: @1 67.4 → 67.4, @3 82.6 → 87.0 (+4.3 points), "
+        "@5 89.1 → 95.7 (+6.5 points), @10 91.3 → 100.0 (+8.7 points)",
+        "  ✔ your tweak helps: recall@3 +4.3 points, recall@5 +6.5 points, recall@10 +8.7 points, and recall falls "
+        "at no k (one question of 23 is worth 4.3 points)",
         "  ✔ it loses nothing: every question finds at least the evidence it found before, at every k",
-        "  · it finds more for: 'Who is building the kitchen cabinets?' (top 5: 0 of 1 evidence message before, "
-        "1 now); 'Which finish does Maya want for the cabinet fronts?' (top 10: 1 of 2 evidence messages before, "
+        "  · it finds more for: 'Who is building the kitchen cabinets?' (top 3: 0 of 1 evidence message before, "
+        "1 now); 'Which finish does Maya want for the cabinet fronts?' (top 5: 1 of 2 evidence messages before, "
         "2 now); 'Is the hike in the Dolomites still happening?' (top 10: 1 of 2 evidence messages before, 2 now)",
         "  ✔ measure(db) gives the check's figures: memkit's default, then yours",
     ]
-    assert check.retrieval_tweak(scene_names_count_more, measure_with(scene_names_count_more)).passed
+    assert check.retrieval_tweak(context_counts_more, measure_with(context_counts_more)).passed
 
 
 BUDGET = "What is the budget for the kitchen renovation?"  # memkit finds its message, m01, first
@@ -766,7 +766,7 @@ def test_retrieval_tweak_wants_message_ids_from_the_search(search: Any, expected
 
 
 def measured_the_tweak_first(db: memkit.MemoryDB) -> tuple[RetrievalReport, RetrievalReport]:
-    yours = evaluate_retrieval(COURSE.questions, scene_names_count_more(db), ks=check.KS)
+    yours = evaluate_retrieval(COURSE.questions, context_counts_more(db), ks=check.KS)
     return evaluate_retrieval(COURSE.questions, memkit_search(db), ks=check.KS), yours
 
 
@@ -783,14 +783,14 @@ def measured_the_tweak_first(db: memkit.MemoryDB) -> tuple[RetrievalReport, Retr
             id="tweak-leaks-into-default",
         ),
         pytest.param(
-            lambda db: tuple(reversed(measure_with(scene_names_count_more)(db))),
+            lambda db: tuple(reversed(measure_with(context_counts_more)(db))),
             "  ✘ the two reports are swapped: return (memkit's default, yours)",
             id="swapped",
         ),
         pytest.param(
             lambda db: (
                 evaluate_retrieval(COURSE.questions, memkit_search(db)),
-                evaluate_retrieval(COURSE.questions, scene_names_count_more(db)),
+                evaluate_retrieval(COURSE.questions, context_counts_more(db)),
             ),
             "  ✘ you measured at ks=(1, 5, 10, 20): measure at ks=check.KS, (1, 3, 5, 10)",
             id="other-cut-offs",
@@ -798,7 +798,7 @@ def measured_the_tweak_first(db: memkit.MemoryDB) -> tuple[RetrievalReport, Retr
         pytest.param(
             lambda db: (
                 evaluate_retrieval(COURSE.questions[:10], memkit_search(db), ks=check.KS),
-                evaluate_retrieval(COURSE.questions[:10], scene_names_count_more(db), ks=check.KS),
+                evaluate_retrieval(COURSE.questions[:10], context_counts_more(db), ks=check.KS),
             ),
             "  ✘ you measured on 10 and 10 questions: measure on all 23 questions of the course, "
             "memkit.load_course_conversation().questions",
@@ -813,7 +813,7 @@ def measured_the_tweak_first(db: memkit.MemoryDB) -> tuple[RetrievalReport, Retr
             id="default-twice",
         ),
         pytest.param(
-            lambda db: evaluate_retrieval(COURSE.questions, scene_names_count_more(db), ks=check.KS),
+            lambda db: evaluate_retrieval(COURSE.questions, context_counts_more(db), ks=check.KS),
             "  ✘ measure(db) returned RetrievalReport: return two reports, (memkit's default, yours), each from "
             "evaluate_retrieval",
             id="one-report",
@@ -821,6 +821,6 @@ def measured_the_tweak_first(db: memkit.MemoryDB) -> tuple[RetrievalReport, Retr
     ],
 )
 def test_retrieval_tweak_checks_the_measurement(measure: Any, expected: str) -> None:
-    feedback = check.retrieval_tweak(scene_names_count_more, measure)
+    feedback = check.retrieval_tweak(context_counts_more, measure)
     assert failed(feedback) == [expected]
     assert lines(feedback)[0] == "✘ not yet: measure your own retrieval tweak (4 of 5 checks)"

@@ -308,9 +308,13 @@ def test_cells_keep_the_words_around_them_as_context(db: MemoryDB) -> None:
         ],
         progress=False,
     )
-    # "A beagle." is too short to be a cell, and the question is not one: the context keeps both findable.
+    # "A beagle." is too short to be a cell, and the question is not one: the context keeps both findable,
+    # with who said what; in a transcript between named people each cell says who said it.
     assert [(c.content, c.context) for c in db.list_cells() if c.source_id == "m2"] == [
-        ("He chews everything.", "What breed is your new dog? A beagle. He chews everything. Ha, mine did too.")
+        (
+            "Ana: He chews everything.",
+            "Ben: What breed is your new dog? Ana: A beagle. He chews everything. Ben: Ha, mine did too.",
+        )
     ]
     assert db.search("Which breed is the dog? A beagle?")[0].source_id == "m2"
     manager.update("We picked the oak cabinets.", "Noted.")

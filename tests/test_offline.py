@@ -205,3 +205,45 @@ def test_the_engines_memory_reports_are_not_stored_again(db) -> None:  # type: i
     assert agent.answer("What is the kitchen budget?").startswith("From memory:")
     agent.answer("We also want a new oven.")
     assert [c.content for c in db.list_cells()] == ["The kitchen budget is 12,000 euros.", "We also want a new oven."]
+
+
+def test_a_sentence_leaning_on_the_one_before_joins_it() -> None:
+    cells = extract("We had to say goodbye to our dog Max. He was part of the family for ten years.")
+    assert [c["content"] for c in cells] == [
+        "We had to say goodbye to our dog Max. He was part of the family for ten years."
+    ]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    ["Long time no see!", "You've got this!", "You're gonna make a huge difference!", "Wow, that is so cool!"],
+)
+def test_exclamations_that_say_nothing_of_the_speaker_are_small_talk(sentence: str) -> None:
+    assert extract(sentence) == []
+
+
+@pytest.mark.parametrize(
+    "sentence", ["I ran my first 10k today!", "Ana got the job at Zeiss!", "You moved my keys again!"]
+)
+def test_exclamations_with_news_are_kept(sentence: str) -> None:
+    assert len(extract(sentence)) == 1
+
+
+def test_the_extraction_prompt_shows_a_brief_of_each_summary() -> None:
+    long = " ".join(f"Sentence {i} about the garden shed." for i in range(20))
+    request = extract_request([Utterance("User", "The shed roof leaks.")], [Scene("shed", long, "t", 3, "default")])
+    line = next(x for x in request.messages[1].content.splitlines() if x.startswith("- shed:"))
+    assert len(line.split()) == 2 + 30 + 1 and line.endswith("…")
+    assert request.data["scenes"][0][1] == long  # the offline engine still gets the whole summary
+
+
+def test_in_a_transcript_each_cell_says_who_said_it() -> None:
+    def cells(speaker: str, text: str) -> list[str]:
+        request = extract_request([Utterance(speaker, text)], [])
+        return [c["content"] for c in json.loads(OfflineEngine().complete(request))["cells"]]
+
+    assert cells("Melanie", "The kids loved the pottery class. I signed up for the spring course.") == [
+        "Melanie: The kids loved the pottery class.",
+        "Melanie signed up for the spring course.",
+    ]
+    assert cells("User", "The kids loved the pottery class.") == ["The kids loved the pottery class."]

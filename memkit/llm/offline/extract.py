@@ -19,8 +19,10 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from ...retrieval import STOPWORDS
 from .answer import MEMORY_REPORTS
 from .classify import classify, salience_of
+from .lexicon import is_common, topics_of
 from .revise import CARRIED_CUES, Change, Listed, carried_change, decide
 from .scenes import choose_scene
 from .summarise import near_duplicate
@@ -75,6 +77,16 @@ _SMALL_TALK = frozenset(
     ]
 )
 _ECHO_SHARE = 0.5
+_WORD = re.compile(r"[A-Za-z']+")
+_DIGIT = re.compile(r"\d")
+_SECOND_PERSON = frozenset({"you", "your", "you're", "you've", "you'll", "yours", "yourself"})
+_FIRST_PERSON = frozenset({"i", "i'm", "i've", "i'll", "i'd", "my", "me", "mine", "we", "our", "us", "we're", "we've"})
+#: An exclamation of at most this many words, naming no one and no number, says little.
+_SHORT_EXCLAMATION = 6
+#: Speakers named by their role, not by name: what they say needs no attribution.
+_ROLE_NAMES = frozenset({"user", "you", *ASSISTANT_SPEAKERS})
+#: A sentence opening with one of these leans on the sentence before it.
+_LEANS_BACK = frozenset({"he", "she", "it", "they", "this", "that", "these", "those", "his", "her", "its", "their"})
 #: An assistant sentence opening with one of these leans on context it does not carry.
 _CONTEXT_BOUND = frozenset({"that", "this", "it", "those", "these", "that's", "it's", "sounds"})
 
@@ -83,11 +95,37 @@ _NAME = re.compile(r"(?<!^)(?<![.!?] )\b[A-Z][a-z]+\b")
 
 
 def _is_small_talk(sentence: str, words: list[str]) -> bool:
-    """Greetings, thanks and cheers, also when they name who they are said to ("Thanks, Ana!")."""
+    """Greetings, thanks and cheers, also when they name who they are said to ("Thanks, Ana!").
+
+    Also exclamations said *to* the listener about nothing of the speaker's
+    ("You've got this!", "You're gonna make a huge difference!"), and short
+    exclamations with no name, number or first person in them ("Long time no see!").
+    """
+    if sentence.rstrip().endswith("!"):
+        lowered = {w.lower() for w in _WORD.findall(sentence)}
+        if lowered & _SECOND_PERSON and not lowered & _FIRST_PERSON and len(lowered) <= _SHORT_EXCLAMATION * 2:
+            return True
+        if (
+            len(lowered) <= _SHORT_EXCLAMATION
+            and not lowered & _FIRST_PERSON
+            and not _NAME.search(sentence.strip())
+            and not _DIGIT.search(sentence)
+        ):
+            return True
     if not any(w in _SMALL_TALK for w in words):
         return False  # "It's Shia Labeouf!" names someone, and says something
     names = {name.lower() for name in _NAME.findall(sentence.strip())}
     return all(w in _SMALL_TALK or w in names for w in words)
+
+
+def _names_its_subject(content: str) -> bool:
+    """Whether a statement opens with a name ("Ines would rather...", "Maya's knee..."), not a common word."""
+    first = content.split(maxsplit=1)[0].rstrip(",:;") if content.strip() else ""
+    word = first[:-2] if first.endswith(("'s", "’s")) else first
+    if not word[:1].isupper() or not word.isalpha() or word.lower().endswith(("ing", "ed")):
+        return False
+    key = stem(word)
+    return word.lower() not in STOPWORDS and not is_common(key) and not topics_of([key])
 
 
 def _finish(text: str) -> str:
@@ -114,6 +152,7 @@ def _candidates(utterances: Sequence[tuple[str, str]], known: Sequence[str] = ()
     found: list[tuple[str, str]] = []
     for speaker, text in utterances:
         is_assistant = speaker.strip().lower() in ASSISTANT_SPEAKERS
+        kept_here = False  # whether found[-1] came from this utterance
         for sentence in split_sentences(text[:MAX_CHARS_READ]):
             if is_assistant and sentence.startswith(MEMORY_REPORTS):
                 break  # the rest of this reply reports what memory already holds
@@ -133,7 +172,17 @@ def _candidates(utterances: Sequence[tuple[str, str]], known: Sequence[str] = ()
                 continue
             if not is_assistant:
                 user_stems |= stems
+            if (
+                kept_here
+                and sentence.split()[0].lower().strip(",") in _LEANS_BACK
+                and len(found[-1][1]) + len(sentence) < _MAX_CONTENT_CHARS
+            ):
+                # "...say goodbye to Max. He was part of the family for 10 years."
+                # "He" needs the sentence before it: one self-contained cell, not two
+                found[-1] = (speaker, f"{found[-1][1]} {sentence}")
+                continue
             found.append((speaker, sentence))
+            kept_here = True
     return found
 
 
@@ -164,7 +213,10 @@ def extract_cells(
     cells: list[tuple[int, dict[str, Any]]] = []
     carried: Change | None = None
     for order, (speaker, sentence) in enumerate(candidates):
-        content = _finish(rewrite_person(strip_fillers(sentence), speaker.strip() or "User"))
+        who = speaker.strip() or "User"
+        content = _finish(rewrite_person(strip_fillers(sentence), who))
+        if who.lower() not in _ROLE_NAMES and not _names_its_subject(content):
+            content = f"{who}: {content}"  # in a transcript between named people, who said it matters
         kind = classify(sentence, list(cell_types) if cell_types else None).cell_type
         cell = {"scene": scene, "cell_type": kind, "salience": salience_of(sentence, kind), "content": content}
         passes_on = carried_change(sentence) if listed else None
