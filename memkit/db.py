@@ -459,7 +459,8 @@ class MemoryDB(Store):
         rows = self._query(
             f"""
             SELECT scene, summary, updated_at, cell_count, namespace,
-                   CASE WHEN cell_count > 0 AND live = 0 THEN gone END AS archived_at
+                   CASE WHEN cell_count > 0 AND live = 0 THEN gone END AS archived_at,
+                   live AS current_count
             FROM (
                 SELECT s.*,
                        (SELECT COUNT(*) FROM mem_cells c WHERE {current} AND c.scene = s.scene) AS live,

@@ -143,7 +143,8 @@ class Cell:
 class Scene:
     """A scene: a group of related cells and its consolidated summary.
 
-    ``cell_count`` counts every cell stored in the scene, history included.
+    ``cell_count`` counts every cell stored in the scene, history included;
+    ``current_count`` only its current cells (what recall and the views show).
     ``archived_at`` is set when none of its cells is current any more.
     """
 
@@ -153,6 +154,7 @@ class Scene:
     cell_count: int
     namespace: str
     archived_at: str | None = None
+    current_count: int = 0
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 _CELL_COLUMNS = ["id", "scene", "cell_type", "salience", "content", "source_id", "occurred_at", "created_at"]
-_SCENE_COLUMNS = ["scene", "summary", "cell_count", "updated_at"]
+_SCENE_COLUMNS = ["scene", "summary", "current_count", "cell_count", "updated_at"]
 _HIT_COLUMNS = ["id", "score", "matched", "scene", "cell_type", "salience", "content", "source_id"]
 _CALL_COLUMNS = ["task", "backend", "prompt_tokens", "response_tokens", "duration_s", "error", "prompt", "response"]
 
@@ -62,7 +62,7 @@ def cells_df(db: MemoryDB, scene: str | None = None, *, include_history: bool = 
 
 
 def scenes_df(db: MemoryDB, *, include_history: bool = False) -> pd.DataFrame:
-    """The scenes of the namespace with summary and cell count, last active first (archived ones on request)."""
+    """The scenes: summary, current cells, all cells stored; last active first (archived ones on request)."""
     scenes = db.list_scenes(include_history=include_history)
     columns = [*_SCENE_COLUMNS, "archived_at"] if include_history else _SCENE_COLUMNS
     return _frame((asdict(s) for s in scenes), columns)

@@ -241,7 +241,7 @@ class ChatBox(widgets.HBox):  # type: ignore[misc]
 
     def _render_scenes(self) -> None:
         scenes = self.agent.db.list_scenes()
-        rows = [(s.scene, s.cell_count, s.summary) for s in scenes[:MAX_ROWS]]
+        rows = [(s.scene, s.current_count, s.summary) for s in scenes[:MAX_ROWS]]
         self._set_tab("Scenes", len(scenes), html_table(("scene", "cells", "summary"), rows, empty="no scenes yet"))
 
     def _render_recall(self) -> None:

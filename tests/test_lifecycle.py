@@ -121,6 +121,14 @@ def test_a_scene_with_no_current_cells_is_archived_and_listed_with_history(db: M
     assert db.get_scene("porto-trip").archived_at is None  # type: ignore[union-attr]
 
 
+def test_a_scene_counts_its_current_cells_apart_from_all_it_stored(db: MemoryDB) -> None:
+    old = add(db, "We fly to Porto on Friday.", scene="trip", cell_type="plan")
+    new = add(db, "We fly to Porto on Saturday.", scene="trip", cell_type="plan")
+    supersede(db, old, new)
+    scene = db.get_scene("trip")
+    assert (scene.current_count, scene.cell_count) == (1, 2)  # type: ignore[union-attr]
+
+
 @pytest.mark.parametrize("status", ["superseded", "archived"])
 def test_only_current_cells_change_state(db: MemoryDB, status: str) -> None:
     a, b = add(db, "one thing"), add(db, "another thing")

@@ -40,6 +40,7 @@ def test_views_show_whole_tables(db: MemoryDB) -> None:
                 {
                     "scene": "kitchen",
                     "summary": "Budget is 15,000 euros.",
+                    "current_count": 1,
                     "cell_count": 1,
                     "updated_at": "2026-01-05T09:00:00+00:00",
                 }
