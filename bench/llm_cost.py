@@ -30,6 +30,7 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
 
 import memkit
 from bench.locomo import DEFAULT_LOCOMO, find_locomo, read_locomo
+from bench.plotting import png
 from bench.tutorial import TutorialAgent, TutorialLLM, TutorialManager, TutorialMemoryDB
 from memkit.datasets import load_course_conversation
 from memkit.evaluation import CostMeter, TurnCost, linear_slope
@@ -136,22 +137,13 @@ def format_results(results: dict[str, list[TurnCost]]) -> str:
 
 def plot(results: dict[str, list[TurnCost]], path: Path) -> None:
     """Prompt tokens per turn against the turn number, for each system."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(7, 4))
-    for name, turns in results.items():
-        axes.plot([t.turn for t in turns], [t.prompt_tokens for t in turns], linewidth=1, label=name)
-    axes.set_xlabel("turn")
-    axes.set_ylabel("prompt tokens in that turn")
-    axes.set_title("Prompt tokens per turn as the conversation grows")
-    axes.legend()
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    with png(path, (7, 4)) as axes:
+        for name, turns in results.items():
+            axes.plot([t.turn for t in turns], [t.prompt_tokens for t in turns], linewidth=1, label=name)
+        axes.set_xlabel("turn")
+        axes.set_ylabel("prompt tokens in that turn")
+        axes.set_title("Prompt tokens per turn as the conversation grows")
+        axes.legend()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

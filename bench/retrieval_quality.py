@@ -32,6 +32,7 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
 
 import memkit
 from bench.locomo import Conversation, Turn, find_locomo, read_locomo
+from bench.plotting import png
 from bench.tutorial import TutorialMemoryDB
 from memkit.datasets import Question
 from memkit.evaluation import DEFAULT_KS, RetrievalReport, memkit_search, score_retrieval
@@ -298,28 +299,19 @@ def format_results(results: dict[str, tuple[RetrievalReport, dict[str, float]]])
 
 def plot(results: dict[str, tuple[RetrievalReport, dict[str, float]]], path: Path, k: int = 10) -> None:
     """A bar chart of recall@k per question category, one bar per system."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     names = list(results)
     categories = results[names[0]][0].categories
     width = 0.8 / len(names)
-    figure, axes = plt.subplots(figsize=(9, 4.5))
-    for index, name in enumerate(names):
-        report = results[name][0]
-        xs = [i + (index - (len(names) - 1) / 2) * width for i in range(len(categories))]
-        axes.bar(xs, [report.recall[c][k] for c in categories], width, label=name)
-    axes.set_xticks(range(len(categories)), [CATEGORY_NAMES.get(c, c) for c in categories])
-    axes.set_ylabel(f"evidence recall@{k} (%)")
-    axes.set_ylim(0, 100)
-    axes.set_title(f"Retrieval quality on LoCoMo (categories 1-4), recall@{k}")
-    axes.legend(fontsize=8, ncols=len(names))
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    with png(path, (9, 4.5)) as axes:
+        for index, name in enumerate(names):
+            report = results[name][0]
+            xs = [i + (index - (len(names) - 1) / 2) * width for i in range(len(categories))]
+            axes.bar(xs, [report.recall[c][k] for c in categories], width, label=name)
+        axes.set_xticks(range(len(categories)), [CATEGORY_NAMES.get(c, c) for c in categories])
+        axes.set_ylabel(f"evidence recall@{k} (%)")
+        axes.set_ylim(0, 100)
+        axes.set_title(f"Retrieval quality on LoCoMo (categories 1-4), recall@{k}")
+        axes.legend(fontsize=8, ncols=len(names))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -41,6 +41,7 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import memkit
+from bench.plotting import png
 from memkit.db import MemoryDB
 from memkit.retrieval import STOPWORDS
 
@@ -216,25 +217,16 @@ def format_results(results: Sequence[dict[str, float]]) -> str:
 
 def plot(results: Sequence[dict[str, float]], path: Path) -> None:
     """Search latency (p50, p95) against the number of cells, log-scaled."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     sizes = [r["cells"] for r in results]
-    figure, axes = plt.subplots(figsize=(6.5, 4))
-    axes.plot(sizes, [r["p50_ms"] for r in results], "o-", label="p50")
-    axes.plot(sizes, [r["p95_ms"] for r in results], "s-", label="p95")
-    axes.axhline(5.0, color="grey", linestyle="--", linewidth=1, label="p95 target (5 ms)")
-    axes.set_xscale("log")
-    axes.set_xlabel("cells in the database (file, WAL)")
-    axes.set_ylabel("search latency (ms)")
-    axes.set_title("memkit search latency against size")
-    axes.legend()
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    with png(path, (6.5, 4)) as axes:
+        axes.plot(sizes, [r["p50_ms"] for r in results], "o-", label="p50")
+        axes.plot(sizes, [r["p95_ms"] for r in results], "s-", label="p95")
+        axes.axhline(5.0, color="grey", linestyle="--", linewidth=1, label="p95 target (5 ms)")
+        axes.set_xscale("log")
+        axes.set_xlabel("cells in the database (file, WAL)")
+        axes.set_ylabel("search latency (ms)")
+        axes.set_title("memkit search latency against size")
+        axes.legend()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
