@@ -180,13 +180,17 @@ def test_a_message_naming_no_topic_stays_in_the_last_scene() -> None:
 
 
 def test_scene_matching_uses_recent_cells_beyond_the_summary() -> None:
-    request = extract_request(
-        [Utterance("User", "The tiler starts on the bathroom walls on Monday.")],
-        [Scene("home-works", "A summary that lost its details.", "2026-01-01T00:00:00+00:00", 3, "default")],
-        profiles={"home-works": "The bathroom tiles are grey. The tiler is called Jan."},
-    )
-    (cell,) = json.loads(OfflineEngine().complete(request))["cells"]
-    assert cell["scene"] == "home-works"
+    def scene_for(profiles: dict[str, str] | None) -> str:
+        request = extract_request(
+            [Utterance("User", "The tiler starts on the bathroom walls on Monday.")],
+            [Scene("weekend-notes", "A summary that lost its details.", "2026-01-01T00:00:00+00:00", 3, "default")],
+            profiles=profiles,
+        )
+        (cell,) = json.loads(OfflineEngine().complete(request))["cells"]
+        return str(cell["scene"])
+
+    assert scene_for(None) == "tiler-bathroom"  # the summary alone says nothing of bathrooms
+    assert scene_for({"weekend-notes": "The bathroom tiles are grey. The tiler is called Jan."}) == "weekend-notes"
 
 
 def test_a_joint_subject_keeps_its_verb() -> None:

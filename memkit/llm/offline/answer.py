@@ -15,7 +15,12 @@ __all__ = ["MEMORY_REPORTS", "compose_answer"]
 
 #: How the offline engine's replies report what memory holds. What follows
 #: one of these in a reply is recalled memory, not news: extraction skips it.
-MEMORY_REPORTS = ("Noted:", "From memory:", "Related memory:", "I have nothing in memory", "Linked in memory:")
+NOTED = "Noted:"
+FROM_MEMORY = "From memory:"
+RELATED = "Related memory:"
+NOTHING = "I have nothing in memory"
+LINKED = "Linked in memory:"
+MEMORY_REPORTS = (NOTED, FROM_MEMORY, RELATED, NOTHING, LINKED)
 
 _QUESTION_OPENERS = (
     "what",
@@ -77,17 +82,14 @@ def compose_answer(
     if _is_question(text):
         if matched:
             said = [h[1] for h in matched[:_MAX_RECALLED]]
-            reply = f"{MEMORY_REPORTS[1]} " + _joined(said)
+            reply = f"{FROM_MEMORY} " + _joined(said)
             extra = [c for _, c in linked if not any(near_duplicate(c, s, threshold=0.6) for s in said)]
             if extra:
-                reply += f" {MEMORY_REPORTS[4]} {extra[0].strip().rstrip('.')}."
+                reply += f" {LINKED} {extra[0].strip().rstrip('.')}."
             return reply
         if scenes and scenes[0][1].strip():
-            return (
-                "I have nothing in memory that answers that directly. "
-                f"What I know about {scenes[0][0]}: {scenes[0][1].strip()}"
-            )
-        return "I have nothing in memory about that yet."
+            return f"{NOTHING} that answers that directly. What I know about {scenes[0][0]}: {scenes[0][1].strip()}"
+        return f"{NOTHING} about that yet."
     sentences = split_sentences(text[:MAX_CHARS_READ])
     first = strip_fillers(sentences[0]) if sentences else text.strip()
     if len(first) > _MAX_RESTATED_CHARS:  # a long message is acknowledged, not echoed back whole
@@ -96,8 +98,8 @@ def compose_answer(
     head, _, rest = restated.partition(" ")
     if head in _LOWERABLE:
         restated = f"{head.lower()} {rest}".strip()
-    reply = f"{MEMORY_REPORTS[0]} {restated}."
+    reply = f"{NOTED} {restated}."
     related = [h for h in matched if not near_duplicate(h[1], first, threshold=0.6)]
     if related:
-        reply += f" {MEMORY_REPORTS[2]} {related[0][1].strip().rstrip('.')}."
+        reply += f" {RELATED} {related[0][1].strip().rstrip('.')}."
     return reply
