@@ -34,6 +34,7 @@ class Plan:
     :param relation: for ``add``: the kind of link to ``target_id``.
     :param reason: why (the model's reason, or memkit's when it changed the decision).
     :param asked: what the model asked, when memkit did something else; None when followed.
+    :param retire_ids: ids of other existing cells the new one makes untrue as well.
     """
 
     action: str
@@ -41,6 +42,7 @@ class Plan:
     relation: str | None = None
     reason: str = ""
     asked: str | None = None
+    retire_ids: tuple[int, ...] = ()
 
 
 def _fallback(decision: Decision, why: str) -> Plan:
@@ -100,5 +102,16 @@ def resolve(decisions: Sequence[Decision], shown: Sequence[Cell]) -> list[Plan]:
             continue
         if decision.action in ("update", "supersede") and target_id is not None:
             replaced.add(target_id)
-        plans.append(Plan(decision.action, target_id, None, reason))
+        retire_ids = _retired_ids(decision, shown, replaced) if decision.action in ("update", "supersede") else ()
+        plans.append(Plan(decision.action, target_id, None, reason, retire_ids=retire_ids))
     return plans
+
+
+def _retired_ids(decision: Decision, shown: Sequence[Cell], replaced: set[int]) -> tuple[int, ...]:
+    """The ids of the shown cells a decision also retires; numbers not shown, or already replaced, are left out."""
+    found: list[int] = []
+    for number in decision.retires:
+        if 1 <= number <= len(shown) and shown[number - 1].id not in replaced:
+            found.append(shown[number - 1].id)
+            replaced.add(shown[number - 1].id)
+    return tuple(found)

@@ -135,6 +135,9 @@ _SCENE_KEYS = ("scene", "topic", "subject", "theme")
 _ACTION_KEYS = ("action", "decision", "operation", "op", "event")
 _TARGET_KEYS = ("target", "target_id", "target_cell", "cell_id", "existing", "ref")
 _RELATION_KEYS = ("relation", "link", "link_kind")
+_RETIRES_KEYS = ("retires", "also_retires", "retire", "ends")
+#: At most this many extra cells one new cell may retire.
+MAX_RETIRES = 8
 _REASON_KEYS = ("reason", "why", "rationale", "because")
 _TARGET_TEXT = re.compile(r"^\s*(?:cell\s*|no\.?\s*|number\s*)?[#\[(]?\s*(\d{1,6})\s*[\])]?\s*$", re.IGNORECASE)
 _FENCE = re.compile(r"```[a-zA-Z0-9_-]*")
@@ -314,10 +317,22 @@ def parse_decision(item: dict[str, Any]) -> Decision:
             relation = word
         else:
             problems.append(f"unknown relation {raw_relation!r:.40}")
+    retires: list[int] = []
+    raw_retires = _first(item, _RETIRES_KEYS)
+    if raw_retires is not None:
+        for value in raw_retires if isinstance(raw_retires, list) else [raw_retires]:
+            number, problem = _target(value)
+            if number is not None and number not in retires and number != target:
+                retires.append(number)
+            elif problem:
+                problems.append(f"retires: {problem}")
+        if len(retires) > MAX_RETIRES:
+            problems.append(f"retires named {len(retires)} cells; only the first {MAX_RETIRES} were kept")
+            retires = retires[:MAX_RETIRES]
     reason = _first(item, _REASON_KEYS)
     parts = [_cut(" ".join(clean_text(reason).split()), MAX_REASON_CHARS)] if isinstance(reason, str) else []
     parts = [part for part in parts if part]
-    return Decision(action, target, relation, "; ".join(parts + problems))
+    return Decision(action, target, relation, "; ".join(parts + problems), tuple(retires))
 
 
 def parse_cells(

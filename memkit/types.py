@@ -221,12 +221,15 @@ class Decision:
         related cell.
     :param relation: for ``add`` with a target, the link kind to make.
     :param reason: the model's words, or why the parser changed the decision.
+    :param retires: short numbers of other listed cells the new one makes untrue as well
+        (a cancellation ends everything that depended on what was cancelled).
     """
 
     action: str = "add"
     target: int | None = None
     relation: str | None = None
     reason: str = ""
+    retires: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
