@@ -17,10 +17,8 @@ import sqlite3
 from datetime import datetime, timezone
 from typing import Any
 
-from memkit import CallLog, LLMRequest, Message
+from memkit import CallLog, LLMRequest, Message, OfflineEngine
 from memkit.llm import invoke
-from memkit.llm.offline.answer import compose_answer
-from memkit.llm.offline.extract import extract_cells
 from memkit.llm.offline.summarise import consolidate
 
 __all__ = ["TutorialAgent", "TutorialLLM", "TutorialManager", "TutorialMemoryDB"]
@@ -128,17 +126,23 @@ class TutorialLLM:
 
     name = "tutorial-offline"
 
+    def __init__(self) -> None:
+        self.engine = OfflineEngine()
+
     def complete(self, request: LLMRequest) -> str:
         data = request.data
         if request.task == "extract":
-            reply = json.loads(extract_cells(data["utterances"], data["scenes"]))
+            scenes = [(name, summary, []) for name, summary in data["scenes"]]
+            asked = LLMRequest("extract", request.messages, data={"utterances": data["utterances"], "scenes": scenes})
+            reply = json.loads(self.engine.complete(asked))
             return json.dumps(reply["cells"])  # the tutorial asks for a bare JSON array
         if request.task == "consolidate":
             # The prompt lists the cells most salient first; the summary (under 100 words either
             # way) is made from the first ones, so the stand-in's work does not grow with the scene.
             return consolidate("", data["cells"][:_SUMMARISED_CELLS])
         if request.task == "answer":
-            return compose_answer(data["text"], data["hits"], data["scenes"])
+            asked = LLMRequest("answer", request.messages, data={"text": data["text"], "hits": data["hits"]})
+            return self.engine.complete(asked)
         raise ValueError(f"unknown task {request.task!r}")
 
     def describe(self) -> str:

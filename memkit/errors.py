@@ -18,6 +18,7 @@ __all__ = [
     "HistoryConflictError",
     "MemkitError",
     "MissingKeyError",
+    "MissingPipelineError",
     "RecordingError",
     "ReplayMismatchError",
     "SchemaVersionError",
@@ -78,6 +79,10 @@ class RecordingError(MemkitError):
 
 class UpdateFailedError(MemkitError):
     """A background memory update failed; the exchange is kept for a retry."""
+
+
+class MissingPipelineError(MemkitError):
+    """spaCy or its English pipeline, which the offline engine reads text with, is not installed."""
 
 
 class DatasetError(MemkitError):

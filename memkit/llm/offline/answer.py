@@ -1,105 +1,254 @@
-"""The offline engine's replies: built from what memory recalled, nothing else.
+"""The offline engine's replies, built from what memory recalled and nothing else.
 
-A question is answered with the best-matching cells; a statement is
-acknowledged in the second person, with a related memory if one matched.
+A **question** is read for what it asks about (its *focus*: nouns, names,
+verbs; "which company" asks for a company, so "company" need not be
+matched) and what kind of value would answer it ("when": a date or time;
+"how much": an amount). Each recalled cell is scored by how much of the
+focus it covers, with a bonus when it holds a value of the asked kind. The
+best cell answers; a question with two parts ("who ..., and which ...")
+gets the best cell for each. When no recalled cell covers a focus noun, or
+the question asks for a kind of value none of the matching cells holds,
+the answer says memory holds nothing about it, instead of offering loosely
+related cells. When the answering cell replaced an older one, the answer
+says so.
+
+A **statement** is acknowledged with what the engine reads in it (what
+memory will keep), or with nothing to keep.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from .facts import Facts, has_phrase
+from .nlp import parse
+from .statements import Reading, Statement
 from .summarise import near_duplicate
-from .text import MAX_CHARS_READ, rewrite_person, split_sentences, strip_fillers
+from .vocabulary import Vocabulary
+from .wording import normalise
 
-__all__ = ["MEMORY_REPORTS", "compose_answer"]
+if TYPE_CHECKING:
+    from spacy.tokens import Token
+__all__ = ["FROM_MEMORY", "MEMORY_REPORTS", "NOTED", "NOTHING", "compose_answer"]
 
 #: How the offline engine's replies report what memory holds. What follows
 #: one of these in a reply is recalled memory, not news: extraction skips it.
 NOTED = "Noted:"
 FROM_MEMORY = "From memory:"
-RELATED = "Related memory:"
 NOTHING = "I have nothing in memory"
+NOTHING_TO_KEEP = "Nothing to remember there."
 LINKED = "Linked in memory:"
-MEMORY_REPORTS = (NOTED, FROM_MEMORY, RELATED, NOTHING, LINKED)
+CHANGED = "(This was updated: it replaces an earlier note.)"
+MEMORY_REPORTS = (NOTED, FROM_MEMORY, NOTHING, NOTHING_TO_KEEP, LINKED)
 
-_QUESTION_OPENERS = (
-    "what",
-    "when",
-    "where",
-    "who",
-    "whom",
-    "which",
-    "why",
-    "how",
-    "do",
-    "does",
-    "did",
-    "is",
-    "are",
-    "was",
-    "were",
-    "can",
-    "could",
-    "should",
-    "would",
-    "will",
-    "have",
-    "has",
-    "any",
+_WH = frozenset({"what", "when", "where", "who", "whom", "whose", "which", "why", "how"})
+_OPENERS = (
+    "do ",
+    "does ",
+    "did ",
+    "is ",
+    "are ",
+    "was ",
+    "were ",
+    "can ",
+    "could ",
+    "should ",
+    "would ",
+    "will ",
+    "have ",
+    "has ",
+    "any ",
     "tell me",
     "remind me",
-    "list",
+    "list ",
     "show me",
-    "summarize",
-    "summarise",
-    "recall",
+    "summari",
+    "recall ",
 )
-_MAX_RECALLED = 3
-_MAX_RESTATED_CHARS = 300
-_LOWERABLE = {"You", "Your", "You're", "We", "Our", "The", "A", "An", "It", "This", "That", "There", "Let's"}
+_PART_SPLIT = re.compile(r",?\s+and\s+(?=(?:what|when|where|who|whose|which|how|why)\b)", re.IGNORECASE)
+_FOCUS_POS = {"NOUN": 2.0, "PROPN": 2.0, "VERB": 1.5, "ADJ": 1.0, "NUM": 2.0}
+#: The verb a question is built on ("who is *handling* it", "when do I *start*") is what it asks about.
+ROOT_VERB_WEIGHT = 3.0
+#: Kinds of value without which a cell cannot answer ("when" needs a date, "how much" an amount).
+_REQUIRED = frozenset({"DATE", "TIME", "MONEY", "CARDINAL", "QUANTITY", "PERCENT", "ORDINAL"})
+_WEAK_VERBS = frozenset(["be", "have", "do", "get", "go", "make", "say", "tell", "know", "think", "use", "take"])
+#: A cell must cover at least this share of a question's focus to answer it.
+MIN_COVER = 0.34
 
 
-def _is_question(text: str) -> bool:
-    stripped = text.strip().lower()
-    return stripped.endswith("?") or stripped.startswith(_QUESTION_OPENERS)
+@dataclass(frozen=True)
+class _Question:
+    text: str
+    focus: dict[str, float]
+    nouns: frozenset[str]
+    kinds: tuple[str, ...]
+    about: str
 
 
-def _joined(contents: Sequence[str]) -> str:
-    parts = [c.strip().rstrip(".") for c in contents]
-    return "; ".join(parts) + "."
+def is_question(text: str) -> bool:
+    """Whether ``text`` asks something ("whats the plan" as much as "What's the plan?")."""
+    stripped = text.strip().lower().replace("’", "'")
+    first = re.split(r"[\s']", stripped, maxsplit=1)[0]
+    first = first[:-1] if first.endswith("s") and first[:-1] in _WH else first
+    return stripped.endswith("?") or first in _WH or stripped.startswith(_OPENERS)
+
+
+def _read_question(text: str, vocabulary: Vocabulary) -> _Question:
+    doc = parse(normalise(text, vocabulary))
+    low = " ".join(t.lower_ for t in doc)
+    kinds: tuple[str, ...] = ()
+    for phrase in sorted(vocabulary.asked_kinds, key=len, reverse=True):
+        if re.search(rf"\b{re.escape(phrase)}\b", low):
+            kinds = vocabulary.asked_kinds[phrase]
+            break
+    if not kinds and any(t.lemma_.lower() in vocabulary.money_words for t in doc):
+        kinds = ("MONEY",)  # "what is the reno costing", "what's the budget": an amount of money
+    focus: dict[str, float] = {}
+    nouns: set[str] = set()
+    about_tokens: list[Token] = []
+    for t in doc:
+        lemma = t.lemma_.lower()
+        weight = _FOCUS_POS.get(t.pos_)
+        if (
+            weight is None
+            or (t.is_stop and t.pos_ not in ("NUM",))
+            or lemma in _WEAK_VERBS
+            or t.lower_ in ("i", "me", "my", "we", "our", "us")
+        ):
+            continue
+        if (
+            lemma in vocabulary.small_talk
+            or lemma in ("now", "currently", "still")
+            or (lemma == "right" and t.i + 1 < len(doc) and doc[t.i + 1].lower_ == "now")
+        ):
+            continue
+        if t.dep_ == "ROOT" and t.pos_ == "VERB":
+            weight = ROOT_VERB_WEIGHT
+        if (
+            t.pos_ in ("NOUN", "PROPN")
+            and lemma in vocabulary.category_nouns
+            and any(c.lower_ in _WH for c in t.children)
+        ):
+            continue  # "which company": asks for a company, needs not match the word
+        if t.pos_ in ("NOUN", "PROPN") and lemma in vocabulary.category_nouns and t.i > 0 and t.nbor(-1).lower_ in _WH:
+            continue
+        focus[lemma] = max(focus.get(lemma, 0.0), weight)
+        if t.pos_ in ("NOUN", "PROPN") and lemma not in vocabulary.vague_nouns:
+            nouns.add(lemma)
+            about_tokens.append(t)
+    about = " ".join(t.text for t in about_tokens[:4]) or text.strip().rstrip("?")
+    return _Question(text, focus, frozenset(nouns), kinds, about)
+
+
+_CONTEXT_WORD = re.compile(r"[a-z0-9]+")
+#: A focus word found only in the words around a cell (not in the cell) counts this much.
+CONTEXT_CREDIT = 0.5
+
+
+def _have(facts: Facts, scene: str) -> set[str]:
+    return set(facts.words | facts.anchors | facts.subject | set(scene.split("-")) | {v.key for v in facts.values})
+
+
+def _around(context: str) -> set[str]:
+    words = set(_CONTEXT_WORD.findall(context.lower()))
+    return words | {w[:-1] for w in words if w.endswith("s") and len(w) > 3}
+
+
+def _cover(question: _Question, have: set[str], around: set[str]) -> float:
+    total = sum(question.focus.values()) or 1.0
+    found = sum(
+        w if lemma in have else CONTEXT_CREDIT * w if lemma in around else 0.0 for lemma, w in question.focus.items()
+    )
+    return found / total
+
+
+#: How many of the statements read in a message the acknowledgement repeats.
+NOTED_SHOWN = 3
+
+
+def _tells_change(content: str, vocabulary: Vocabulary) -> bool:
+    words = re.findall(r"[a-z']+", content.lower())
+    verbs = vocabulary.end_verbs | vocabulary.change_verbs | vocabulary.replace_verbs
+    said = has_phrase(content, (*vocabulary.end_phrases, *vocabulary.replace_phrases))
+    return bool(said) or any(w.startswith(v) and len(w) - len(v) <= 3 for w in words for v in verbs)
+
+
+def _noted(statements: Sequence[Statement]) -> str:
+    """What memory will keep, as it will keep it (the first few statements, and how many more)."""
+    shown = " ".join(s.content for s in statements[:NOTED_SHOWN])
+    more = len(statements) - NOTED_SHOWN
+    return shown + (f" (and {more} more)" if more > 0 else "")
 
 
 def compose_answer(
     text: str,
     hits: Sequence[tuple[str, str, float, bool, str]],
     scenes: Sequence[tuple[str, str]],
-    linked: Sequence[tuple[str, str]] = (),
+    linked: Sequence[tuple[str, str]],
+    *,
+    facts_of: Callable[[str], Facts],
+    reading: Callable[[str, Sequence[str]], Reading],
+    vocabulary: Vocabulary,
+    changed: Sequence[bool] = (),
+    contexts: Sequence[str] = (),
 ) -> str:
-    """Reply to ``text`` from recalled ``hits`` (type, content, score, matched, scene), scene
-    summaries and ``linked`` cells (link kind, content): a question's answer adds the first
-    linked cell it does not already say."""
-    matched = [h for h in hits if h[3]]
-    if _is_question(text):
-        if matched:
-            said = [h[1] for h in matched[:_MAX_RECALLED]]
-            reply = f"{FROM_MEMORY} " + _joined(said)
-            extra = [c for _, c in linked if not any(near_duplicate(c, s, threshold=0.6) for s in said)]
-            if extra:
-                reply += f" {LINKED} {extra[0].strip().rstrip('.')}."
-            return reply
-        if scenes and scenes[0][1].strip():
-            return f"{NOTHING} that answers that directly. What I know about {scenes[0][0]}: {scenes[0][1].strip()}"
-        return f"{NOTHING} about that yet."
-    sentences = split_sentences(text[:MAX_CHARS_READ])
-    first = strip_fillers(sentences[0]) if sentences else text.strip()
-    if len(first) > _MAX_RESTATED_CHARS:  # a long message is acknowledged, not echoed back whole
-        first = first[: _MAX_RESTATED_CHARS - 1].rsplit(" ", 1)[0] + "…"
-    restated = rewrite_person(first, "you").rstrip(".!")
-    head, _, rest = restated.partition(" ")
-    if head in _LOWERABLE:
-        restated = f"{head.lower()} {rest}".strip()
-    reply = f"{NOTED} {restated}."
-    related = [h for h in matched if not near_duplicate(h[1], first, threshold=0.6)]
-    if related:
-        reply += f" {RELATED} {related[0][1].strip().rstrip('.')}."
+    """Reply to ``text`` from recalled ``hits`` (type, content, score, matched, scene) and ``linked`` cells
+    (link kind, content), as the module docstring describes.
+
+    :param facts_of: reads a cell's content (cached by the engine).
+    :param reading: reads a message into statements, given what was said before (to acknowledge one).
+    :param changed: for each hit, whether it replaced an older cell.
+    :param contexts: for each hit, the words around it where it was said.
+    """
+    if not is_question(text):
+        before = [h[1] for h in sorted(hits, key=lambda h: not h[3])][:2]  # what it may lean on
+        statements = reading(text, before).statements
+        if not statements:
+            return NOTHING_TO_KEEP
+        return f"{NOTED} " + _noted(statements)
+    parts = [p for p in _PART_SPLIT.split(text.strip()) if p.strip()] or [text]
+    pool = [
+        (h, changed[i] if i < len(changed) else False, contexts[i] if i < len(contexts) else "")
+        for i, h in enumerate(hits)
+        if h[3]
+    ]
+    pool += [(("fact", content, 0.0, True, ""), False, "") for _, content in linked]
+    reasons = [content for kind, content in linked if kind in ("cause", "follows-from")]
+    answers: list[str] = []
+    used: set[str] = set()
+    for part in parts:
+        question = _read_question(part, vocabulary)
+        best: tuple[float, str, bool] | None = None
+        for rank, ((_, content, _score, _matched, scene), was_changed, context) in enumerate(pool):
+            facts = facts_of(content)
+            have, around = _have(facts, scene), _around(context)
+            fits = bool(question.kinds and set(question.kinds) & facts.value_kinds())
+            named = not question.nouns or question.nouns & have or (fits and question.nouns & around)
+            cover = _cover(question, have, around)
+            if not named or cover < MIN_COVER:
+                continue
+            if not fits and set(question.kinds) <= _REQUIRED and question.kinds:
+                continue  # "when" wants a date, "how much" an amount: a cell without one cannot answer
+            value = cover + (0.5 if fits else 0.0) - 0.02 * rank
+            if best is None or value > best[0]:
+                best = (value, content, was_changed)
+        if best is None:
+            answers.append(f"{NOTHING} about {question.about}.")
+            continue
+        _, content, was_changed = best
+        if content in used:
+            continue
+        used.add(content)
+        # say that it changed, unless the cell says so itself ("Maya cancelled the hike")
+        tells = _tells_change(content, vocabulary)
+        answers.append(content.strip() + (f" {CHANGED}" if was_changed and not tells else ""))
+    if all(a.startswith(NOTHING) for a in answers):
+        return " ".join(answers)
+    reply = f"{FROM_MEMORY} " + " ".join(answers)
+    why = next((c for c in reasons if c not in used and not any(near_duplicate(c, u, 0.6) for u in used)), None)
+    if why is not None:  # a cause or a consequence linked to the answer explains it
+        reply += f" {LINKED} {why.strip()}"
     return reply

@@ -1,301 +1,427 @@
-"""Whether a new cell repeats, changes or relates to a cell memory already holds.
+"""Whether a new statement repeats, changes, ends or relates to what memory holds.
 
-The extraction request lists related stored cells by number. For each new
-cell the engine picks an action by these rules, in order:
+The extraction request lists stored cells by number (the few a model is
+shown, then more current cells of the scenes in play). Each is read into
+:class:`~memkit.llm.offline.facts.Facts`, and for each new statement the
+engine decides, in this order:
 
-1. **change**: the sentence has a change cue (:data:`CHANGE_CUES`: "moved
-   from X to", "switched to", "instead of X", "changed my mind", "no longer",
-   "cancelled", ...). The target is the listed cell that mentions the old
-   value the cue names (X); when the cue names one that no listed cell
-   mentions, the change is about something memory does not hold and nothing
-   is targeted. A cue naming no old value targets the closest listed cell
-   that shares a subject word with the new one. Replacement cues give ``update``; they may also
-   target a cell close in topic only, if close enough
-   (:data:`CHANGE_CLOSENESS`: "switched to tea" replaces "prefers coffee").
-   Ending cues give ``supersede`` and need a shared word: ending something
-   must name it. A listed cell the new one only repeats is never the target.
-2. **opposite**: the same statement as a listed cell, but one of the two is
-   negated ("likes coffee" / "does not like coffee"): ``supersede``.
-3. **repeat**: a near-duplicate of a listed cell with the same numbers, or
-   its subject words are a subset of at least half of one's (it adds
-   nothing): ``reinforce``.
-   The same statement with other numbers ("15,000 euros" / "20,000 euros")
-   is a new value: ``update``.
-4. **detail**: a listed cell of a compatible type says a strict subset of it
-   (numbers included): ``update`` (the richer cell replaces the poorer).
-A cue that says nothing of the new value ("I changed my mind about the
-cabinets.", "Scratch that.", :data:`CARRIED_CUES`) applies to the next
-sentence of the same message, which says it ("I prefer oak now.").
+1. **repeat**: it says what a listed cell says (the same content words, the
+   same values, the same polarity), or less: ``reinforce``. The same words
+   with the polarity flipped ("likes coffee" / "no longer likes coffee") are
+   an ``supersede``.
+2. **end** ("cancelled", "called off", "no longer", "fell through", "on
+   hold"): every listed cell about the thing that ended (sharing a noun or a
+   name with it) is retired: the closest as the target, the rest in
+   ``retires``.
+3. **done** ("fixed", "finished", "received"): the task or plan about the
+   same thing is retired (``supersede``).
+4. **replace** (a change cue: "moved to", "pushed to", "switched",
+   "instead", "now", "actually", "scratch that", "turns out", or "new X is"):
+   the cell holding the old value of the same *slot* is updated. The slot is
+   found by the old value the cue names ("instead of Raman"), else by what
+   the two are about (the same subject, shared nouns and names) and a value
+   of the same kind (a date for a date, an amount for an amount).
+5. **new value** with no cue: the same subject and a value of the same kind
+   with another value ("The budget is 15,000 euros" / "The budget is 20,000
+   euros"): ``update``.
+6. **related**: two or more shared nouns or names (one is enough after
+   "because" or "so"): ``add`` with a link (``cause``, ``follows-from`` or
+   ``same-subject``). Otherwise a plain ``add``.
 
-5. **related**: it shares :data:`LINK_SHARED` subject words with a listed
-   cell, at least a third of the smaller cell's (one word is enough with a
-   cause or consequence cue): ``add`` with a link,
-   ``cause`` after "because"/"due to", ``follows-from`` after "so"/"that's
-   why", ``same-subject`` otherwise.
-6. otherwise a plain ``add``.
-
-*Subject words* are a cell's content-word stems, minus generic words, the
-speakers' names and the cue words themselves. *Closeness* to a listed cell
-adds 2 per shared subject word, the cosine of the two topic profiles of
-:mod:`memkit.llm.offline.lexicon` (0 to 1), and 0.5 when the cell types are
-compatible (:data:`COMPATIBLE_TYPES`).
+Each decision carries its reason in words, so a notebook can show why.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from .lexicon import is_common, topics_of
-from .summarise import near_duplicate
-from .text import stem, terms
+from .facts import MEASURES, NAMES, Facts, has_phrase, value_key
+from .nlp import parse
+from .statements import Statement
+from .vocabulary import Vocabulary
+from .wording import finish, render
 
-__all__ = [
-    "CARRIED_CUES",
-    "CAUSE_CUES",
-    "CHANGE_CLOSENESS",
-    "CHANGE_CUES",
-    "COMPATIBLE_TYPES",
-    "CONSEQUENCE_CUES",
-    "Change",
-    "carried_change",
-    "decide",
-]
+if TYPE_CHECKING:
+    from spacy.tokens import Token
+__all__ = ["REPEAT_SHARE", "Listed", "decide", "still_true"]
 
-#: A listed cell as the request carries it: (number, cell_type, scene, content).
-Listed = tuple[int, str, str, str]
-#: A change cue found in a sentence: (action, the cue's words, the old value it names or None).
-Change = tuple[str, str, str | None]
-
-_OLD = r"(?!(?:because|since|as|due|so)\b)(?P<old>[^,.;:!?]+?)"
-_END = r"(?=$|[,.;:!?]|\s+(?:and|but|because|since|as|so|for|now)\b)"
-_STOP_VERBS = r"cancel(?:l?ed|s|ling)?|called off|scrapped|dropped|abandoned|gave up|given up|quit|stopped"
-
-
-def _cue(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE)
-
-
-#: (action, pattern) pairs, checked in order; the first that matches decides.
-#: A named group ``old`` captures the value being replaced or ended.
-CHANGE_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    (
-        "update",
-        _cue(
-            r"\b(?:moved|moving|relocated|switched|switching|changed|changing|went|gone|upgraded|migrated|"
-            rf"migrating|converted|transferred)\b(?:\s+\w+){{0,3}}?\s+from\s+{_OLD}\s+(?:to|into|for)\b"
-        ),
-    ),
-    ("update", _cue(rf"\binstead of\s+{_OLD}{_END}")),
-    ("update", _cue(rf"\brather than\s+{_OLD}{_END}")),
-    ("update", _cue(rf"\breplac(?:ed|ing|es|e)\s+{_OLD}\s+(?:with|by)\b")),
-    ("update", _cue(r"\bchanged? (?:my|our|his|her|their) minds?\b")),
-    ("update", _cue(r"\b(?:switched|switching|moved|moving|changed|changing) (?:over )?to\b")),
-    ("update", _cue(r"\b(?:postponed|rescheduled|pushed back|brought forward)\b")),
-    ("update", _cue(r"\bnow (?:prefers?|likes?|loves?|wants?|uses?|lives?|works?|drinks?|eats?|has|costs?)\b")),
-    ("update", _cue(r"\b(?:is|are|am|'s|'re|'m|was|were) now\b")),
-    ("update", _cue(r"^(?:actually|correction|scratch that|update|change of plans?)\b")),
-    (
-        "supersede",
-        _cue(
-            rf"\b(?:the|my|our|his|her|their)\s+{_OLD}\s+(?:is|was|are|were|has been|have been|got)\s+"
-            r"(?:cancel(?:l?ed)|called off|scrapped|off)\b"
-        ),
-    ),
-    ("supersede", _cue(rf"\b(?:{_STOP_VERBS})\s+(?:(?:the|my|our|his|her|their|that|this)\s+)?{_OLD}{_END}")),
-    ("supersede", _cue(rf"\bno longer\s+{_OLD}{_END}")),
-    ("supersede", _cue(rf"(?:\bnot|n't|\bnever)\s+{_OLD}\s+any ?more\b")),
-    ("supersede", _cue(r"\b(?:cancel(?:l?ed|s|ling)?|called off|no longer|any ?more|not happening)\b")),
-)
-
-#: Change cues that announce a change without saying the new value: they
-#: apply to the next sentence of the same message.
-CARRIED_CUES = _cue(
-    r"\bchanged? (?:my|our|his|her|their) minds?\b|^(?:correction|scratch that|update|change of plans?)\W*$"
-    r"|\bchange of plans?\b"
-)
-
-#: A new cell giving the cause of a listed one.
-CAUSE_CUES = _cue(r"\b(?:because|due to|caused by|the reason)\b")
-#: A new cell following from a listed one.
-CONSEQUENCE_CUES = _cue(r"^(?:so|therefore|thus|hence)\b|\b(?:that'?s why|as a result|which means|so (?:we|i))\b")
-
+#: Share of content words two statements must have in common to say the same thing.
+REPEAT_SHARE = 0.75
 #: Cell types that can describe the same thing.
 COMPATIBLE_TYPES: tuple[frozenset[str], ...] = (
     frozenset({"preference", "decision"}),
-    frozenset({"plan", "task", "decision"}),
+    frozenset({"plan", "task", "decision", "fact"}),
 )
-#: The closeness a change needs to target a cell without naming its old value.
-CHANGE_CLOSENESS = 1.5
-#: Shared subject words that make two cells related.
-LINK_SHARED = 2
-
-_NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
-_NEGATION = _cue(r"\b(?:not|no|never|none|nothing|nobody|neither|nor|without|cannot)\b|n't\b")
-#: Words of the cues themselves, which never count as subject words.
-CUE_WORDS_TEXT = """moved moving move relocated switched switching switch changed changing change mind minds
-    cancelled canceled cancel cancels cancelling called longer instead rather replaced replace anymore actually
-    now scrapped dropped abandoned gave given quit stopped postponed rescheduled pushed brought correction scratch
-    happening"""
-_CUE_WORDS = frozenset(stem(w) for w in CUE_WORDS_TEXT.split())
+_SLOT_MINIMUM = 3.0
 
 
-def _subject(text: str, exclude: frozenset[str]) -> dict[str, str]:
-    """Subject word stems of ``text``, each with the word it was found as."""
-    found: dict[str, str] = {}
-    for word in terms(text.replace("’", "'")):
-        key = stem(word)
-        if len(key) > 1 and not is_common(key) and key not in exclude and key not in _CUE_WORDS:
-            found.setdefault(key, word)
-    return found
+@dataclass(frozen=True)
+class Listed:
+    """A stored cell as the request lists it, with what the engine read in it."""
+
+    number: int
+    cell_type: str
+    scene: str
+    content: str
+    facts: Facts
 
 
-def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
-    dot = sum(value * b.get(key, 0.0) for key, value in a.items())
-    if not dot:
-        return 0.0
-    return dot / (math.sqrt(sum(v * v for v in a.values())) * math.sqrt(sum(v * v for v in b.values())))
+def _share(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
 
 
 def _compatible(a: str, b: str) -> bool:
     return a == b or any(a in group and b in group for group in COMPATIBLE_TYPES)
 
 
-def _closeness(words: set[str], kind: str, other: set[str], other_kind: str) -> float:
-    score = 2.0 * len(words & other) + _cosine(topics_of(sorted(words)), topics_of(sorted(other)))
-    return score + (0.5 if _compatible(kind, other_kind) else 0.0)
+def _words(keys: frozenset[str]) -> str:
+    return ", ".join(f"'{k}'" for k in sorted(keys)) or "nothing"
 
 
-def _quoted(keys: set[str], words: dict[str, str]) -> str:
-    return ", ".join(f"'{words[k]}'" for k in sorted(keys))
+def _same_values(a: Facts, b: Facts) -> bool:
+    return a.values_of(MEASURES) == b.values_of(MEASURES)
 
 
-def carried_change(sentence: str) -> Change | None:
-    """The change cue of ``sentence`` if it is one that applies to the next sentence."""
-    said = sentence.replace("’", "'").strip()
-    return _change(said) if CARRIED_CUES.search(said) else None
+def _about(new: Facts, old: Facts) -> frozenset[str]:
+    """What two statements are both about: shared nouns and names, and a shared subject (not the speaker)."""
+    shared = new.anchors & old.anchors
+    subject = (new.subject & old.subject) - {"user"}
+    return shared | subject
 
 
-def _change(sentence: str) -> Change | None:
-    """(action, cue text, old value) for the first change cue in ``sentence``."""
-    for action, pattern in CHANGE_CUES:
-        match = pattern.search(sentence)
-        if match:
-            old = match.groupdict().get("old")
-            return action, " ".join(match.group().split()), old
+def _same_predicate(new: Facts, old: Facts, vocabulary: Vocabulary) -> bool:
+    """The same main verb, or two verbs that both report what someone said ("says" / "wants")."""
+    if new.predicate == old.predicate:
+        return True
+    return new.predicate in vocabulary.report_verbs and old.predicate in vocabulary.report_verbs
+
+
+def _new_value(new: Facts, old: Facts) -> str | None:
+    """The kind of value both hold with different values ("DATE"), or None.
+
+    Names count as one kind ("NAME"): the parser may call the same firm an organisation in one
+    sentence and a person in the next.
+    """
+    for kind in ("DATE", "TIME", "MONEY", "PERCENT", "QUANTITY", "CARDINAL"):
+        mine, theirs = new.values_of([kind]), old.values_of([kind])
+        if kind in ("DATE", "TIME") and not _shapes(new, kind) & _shapes(old, kind):
+            continue  # "three weeks" does not replace "Tuesday morning"
+        if mine and theirs and not mine <= theirs:
+            return kind
+    mine, theirs = new.values_of(NAMES), old.values_of(NAMES)
+    if mine and theirs and not mine & theirs:
+        return "NAME"
     return None
 
 
-def decide(
-    sentence: str,
-    content: str,
-    cell_type: str,
-    listed: Sequence[Listed],
-    *,
-    exclude: Sequence[str] = (),
-    change: Change | None = None,
-) -> dict[str, Any]:
-    """The decision fields for one new cell: ``action``, ``target``, ``relation``, ``reason``.
+def decide(statement: Statement, listed: Sequence[Listed], scene: str, vocabulary: Vocabulary) -> dict[str, Any]:
+    """The decision fields for one new statement: ``action``, ``target``, ``retires``, ``relation``, ``reason``.
 
-    :param sentence: what was said (cues are read here).
-    :param content: the cell made of it (subject words are read here).
-    :param listed: the stored cells shown, as (number, cell_type, scene, content).
-    :param exclude: words that never count as subject (the speakers' names).
-    :param change: a change cue carried from the sentence before (see :func:`carried_change`),
-        used when this sentence has none of its own.
-    Returns an empty dict for a plain add.
+    Returns an empty dict for a plain add (see the module docstring for the rules).
     """
     if not listed:
         return {}
-    excluded = frozenset(stem(w) for w in exclude)
-    said = sentence.replace("’", "'").strip()
-    surface = _subject(content, excluded)
-    words = set(surface)
-    cells: list[tuple[int, str, str, set[str]]] = []
-    for number, kind, _scene, text in listed:
-        found = _subject(text, excluded)
-        cells.append((number, kind, text, set(found)))
-        for key, word in found.items():
-            surface.setdefault(key, word)
-    negated = bool(_NEGATION.search(content))
-    numbers = set(_NUMBER.findall(content))
-
-    def same(text: str, other: set[str]) -> bool:
-        return near_duplicate(content, text) or (bool(words) and words == other)
-
-    def repeats(text: str, other: set[str]) -> bool:
-        agrees = negated == bool(_NEGATION.search(text)) and numbers == set(_NUMBER.findall(text))
-        return agrees and same(text, other)
-
-    change = _change(said) or change
-    if change is not None:
-        action, cue, old = change
-        old_words = set(_subject(old, excluded)) if old else set()
-        best: tuple[float, int, str] | None = None
-        for number, kind, text, other in cells:
-            if repeats(text, other):
-                continue
-            named = old_words & other
-            shared = words & other
-            if named:  # among cells naming the old value, the closest to the new cell wins
-                score = 10.0 + 2.0 * len(named) + _closeness(words, cell_type, other, kind)
-                why = f"names {_quoted(named, surface)} of cell {number}"
-            elif old_words:
-                continue
-            elif shared:
-                score = _closeness(words, cell_type, other, kind)
-                why = f"shares {_quoted(shared, surface)} with cell {number}"
-            elif action == "update" and _closeness(words, cell_type, other, kind) >= CHANGE_CLOSENESS:
-                score, why = _closeness(words, cell_type, other, kind), f"is close in topic to cell {number}"
-            else:
-                continue
-            if best is None or score > best[0]:
-                best = (score, number, why)
-        if best is not None:
-            return {"action": action, "target": best[1], "reason": f"change cue '{cue}' {best[2]}"}
-    for number, _kind, text, other in cells:
-        if not same(text, other):
+    new = statement.facts
+    for cell in listed:
+        old = cell.facts
+        same = _share(new.words, old.words) >= REPEAT_SHARE
+        if same and new.negated == old.negated and _same_values(new, old):
+            return _act("reinforce", cell, [], f"repeats cell {cell.number}")
+    change = statement.change
+    if change is not None and change.kind == "end":
+        found = _ended(statement, listed, scene, vocabulary)
+        if found:
+            first, *rest = found
+            about = (change.thing or new.anchors) & first.facts.anchors or _about(new, first.facts)
+            return _act(
+                "supersede", first, rest, f"'{change.cue}' ends what cell {first.number} says about {_words(about)}"
+            )
+    if change is not None and change.kind == "done":
+        target = _best(listed, lambda c: _done_score(statement, c))
+        if target is not None:
+            return _act("supersede", target, [], f"'{change.cue}': cell {target.number} is done")
+    if change is not None and change.kind == "replace":
+        target, why = _replaced(statement, listed, scene)
+        if target is not None:
+            return _act("update", target, [], f"change cue '{change.cue}': {why}")
+    for cell in listed:
+        old = cell.facts
+        if _share(new.words, old.words) >= REPEAT_SHARE and new.negated != old.negated:
+            return _act("supersede", cell, [], f"says the opposite of cell {cell.number}")
+        says_less = new.words and new.words <= old.words and len(new.words) >= 2 and new.negated == old.negated
+        if says_less and new.values_of(MEASURES) <= old.values_of(MEASURES):
+            return _act("reinforce", cell, [], f"adds nothing to cell {cell.number}")
+    narrated = statement.speaker.strip().lower() not in ("user", "you", "")
+    for cell in listed if not narrated else ():  # in a transcript, a new date is a new event
+        old = cell.facts
+        kind = _new_value(new, old)
+        if not kind or new.negated != old.negated or cell.scene != scene:
             continue
-        if negated != bool(_NEGATION.search(text)):
-            return {"action": "supersede", "target": number, "reason": f"says the opposite of cell {number}"}
-        if numbers == set(_NUMBER.findall(text)):
-            return {"action": "reinforce", "target": number, "reason": f"repeats cell {number}"}
-        if numbers:
-            return {"action": "update", "target": number, "reason": f"gives new numbers for cell {number}"}
-    for number, _kind, text, other in cells:
+        if new.past or old.past:
+            continue  # two events on two days are two events ("went to a group yesterday")
+        subject = (new.subject & old.subject) - {"user"}
+        if subject and kind != "NAME" and _same_predicate(new, old, vocabulary):
+            return _act("update", cell, [], f"a new {kind.lower()} for {_words(subject)} of cell {cell.number}")
+        named = new.names & old.names
+        if named and kind in ("DATE", "TIME", "MONEY", "PERCENT", "QUANTITY"):
+            return _act("update", cell, [], f"a new {kind.lower()} for {_words(named)} of cell {cell.number}")
+    for cell in listed if not narrated else ():
+        old = cell.facts
         if (
-            len(words) >= 2
-            and words < other
-            and 2 * len(words) >= len(other)
-            and negated == bool(_NEGATION.search(text))
-            and numbers <= set(_NUMBER.findall(text))
+            len(old.words) >= 2
+            and cell.scene == scene
+            and old.subject == new.subject
+            and old.words < new.words
+            and _compatible(statement.cell_type, cell.cell_type)
+            and new.negated == old.negated
+            and old.values_of(MEASURES) <= new.values_of(MEASURES)
         ):
-            return {"action": "reinforce", "target": number, "reason": f"adds nothing to cell {number}"}
-    for number, kind, text, other in cells:
+            return _act("update", cell, [], f"adds detail to cell {cell.number}")
+    return _link(statement, listed, vocabulary)
+
+
+def _act(action: str, target: Listed, also: Sequence[Listed], reason: str) -> dict[str, Any]:
+    found: dict[str, Any] = {"action": action, "target": target.number, "reason": reason}
+    if also:
+        found["retires"] = [cell.number for cell in also]
+        found["reason"] = reason + f"; also ends cells {', '.join(str(c.number) for c in also)}"
+    return found
+
+
+def _best(listed: Sequence[Listed], score: Any) -> Listed | None:
+    best: tuple[float, Listed] | None = None
+    for cell in listed:
+        value = score(cell)
+        if value > 0 and (best is None or value > best[0]):
+            best = (value, cell)
+    return best[1] if best else None
+
+
+def _ended(statement: Statement, listed: Sequence[Listed], scene: str, vocabulary: Vocabulary) -> list[Listed]:
+    """The listed cells about what a statement says has ended, closest first."""
+    change = statement.change
+    assert change is not None
+    subject = change.subject - vocabulary.vague_nouns
+    thing = change.thing or subject or statement.facts.anchors
+    scored = []
+    for cell in listed:
+        held = cell.facts.anchors | cell.facts.subject
+        shared = thing & held
+        if not shared or (cell.facts.negated and has_phrase(cell.content, vocabulary.end_phrases)):
+            continue
+        if subject and change.thing and not subject & held:
+            continue  # "Maple no longer has space" ends Maple's space, not everyone's
+        score = (
+            2.0 * len(shared)
+            + len(statement.facts.anchors & cell.facts.anchors)
+            + (1.0 if cell.scene == scene else 0.0)
+        )
+        score += 1.0 if cell.cell_type in ("plan", "task", "decision") else 0.0
+        scored.append((score, -cell.number, cell, shared))
+    scored.sort(key=lambda item: (-item[0], item[1]))
+    if not scored:
+        return []
+    # A named thing that ends takes everything said about it ("Brightline cancelled": the order, the
+    # pickup, the cakes); a common noun only the closest cell ("the long run" is not "the run plan").
+    names = thing & (statement.facts.names | _names_of(listed))
+    first = scored[0][2]
+    rest = [cell for _, _, cell, shared in scored[1:] if shared & names or (len(thing) >= 2 and thing <= shared)]
+    return [first, *rest]
+
+
+def _names_of(listed: Sequence[Listed]) -> frozenset[str]:
+    return frozenset(word for cell in listed for word in cell.facts.names)
+
+
+def _done_score(statement: Statement, cell: Listed) -> float:
+    change = statement.change
+    assert change is not None
+    thing = change.thing | statement.facts.anchors
+    shared = thing & cell.facts.anchors
+    if not shared or (cell.facts.negated != statement.facts.negated and cell.cell_type not in ("task", "plan")):
+        return 0.0
+    score = 2.0 * len(shared) + (2.0 if cell.cell_type in ("task", "plan") else 0.0)
+    return (
+        score
+        if cell.cell_type in ("task", "plan") or len(shared) >= 2 or cell.facts.predicate == statement.facts.predicate
+        else 0.0
+    )
+
+
+def _replaced(statement: Statement, listed: Sequence[Listed], scene: str) -> tuple[Listed | None, str]:
+    """The cell whose value a change cue replaces, and how it was found."""
+    change = statement.change
+    assert change is not None
+    new = statement.facts
+    if change.old:
+        named = [c for c in listed if change.old & _held(c.facts)]
+        if named:
+            # among the cells naming the old value, the one most about it ("lives in Lisbon" rather
+            # than "works at a Lisbon hospital"), then the closest to the new statement
+            chosen = max(
+                named,
+                key=lambda c: (
+                    len(change.old & _held(c.facts)) / max(1, len(c.facts.anchors)),
+                    len(_about(new, c.facts)),
+                    c.scene == scene,
+                    c.number,
+                ),
+            )
+            return chosen, f"names {_words(change.old & _held(chosen.facts))} of cell {chosen.number}"
+    best: tuple[float, Listed, str] | None = None
+    new_names = new.names | {v.key for v in new.values if v.kind not in MEASURES}
+    for cell in listed:
+        old = cell.facts
+        if new_names and new_names <= (old.names | {v.key for v in old.values}):
+            continue  # it already holds the new value: it is not where the old one was
+        about = _about(new, old)
+        kind = _new_value(new, old)
+        also = (new.words & old.words) - about
+        score = 2.0 * len(about) + 0.5 * len(also) + (3.0 if kind else 0.0) + (1.0 if cell.scene == scene else 0.0)
+        score += 1.0 if kind in ("DATE", "TIME") and _shapes(new, kind) & _shapes(old, kind) else 0.0
+        score += 0.5 if _compatible(statement.cell_type, cell.cell_type) else 0.0
+        chose_other = (
+            kind == "NAME" and cell.cell_type == statement.cell_type and cell.cell_type in ("decision", "preference")
+        )
         if (
-            len(other) >= 2
-            and other < words
-            and _compatible(cell_type, kind)
-            and negated == bool(_NEGATION.search(text))
-            and set(_NUMBER.findall(text)) <= numbers
+            not about
+            and not chose_other
+            and not (kind in ("DATE", "TIME") and cell.scene == scene and _moves_in_time(change))
         ):
-            return {"action": "update", "target": number, "reason": f"adds detail to cell {number}"}
-    relation = "cause" if CAUSE_CUES.search(said) else "follows-from" if CONSEQUENCE_CUES.search(said) else None
-    needed = 1 if relation else LINK_SHARED
-    best_link: tuple[int, int, set[str]] | None = None
-    for number, _kind, _text, other in cells:
-        shared = words & other
-        enough = len(shared) >= needed and 3 * len(shared) >= min(len(words), len(other))
-        if enough and (best_link is None or len(shared) > best_link[0]):
-            best_link = (len(shared), number, shared)
-    if best_link is None:
+            continue  # "going with Atlas instead" replaces the choice of Maple; "now April 2" the date
+        if score >= _SLOT_MINIMUM and (
+            best is None or score > best[0] or (score == best[0] and cell.number > best[1].number)
+        ):
+            why = (
+                f"a new {kind.lower()} for {_words(about) if about else 'the same scene'}"
+                if kind
+                else f"about {_words(about)}"
+            )
+            best = (score, cell, f"{why} of cell {cell.number}")
+    return (best[1], best[2]) if best else (None, "")
+
+
+_TIME_MOVES = frozenset(
+    [
+        "now",
+        "actually",
+        "move",
+        "moved",
+        "moving",
+        "push",
+        "pushed",
+        "pushing",
+        "reschedule",
+        "rescheduled",
+        "postpone",
+        "postponed",
+        "delay",
+        "delayed",
+        "shift",
+        "shifted",
+        "bring",
+        "brought",
+    ]
+)
+
+
+def _moves_in_time(change: Any) -> bool:
+    """A cue that moves something in time ("now", "moved to", "pushed", "rescheduled", "scratch that")."""
+    cue = change.cue.lower()
+    return cue in _TIME_MOVES or cue.startswith("scratch") or cue.split()[0] in _TIME_MOVES
+
+
+_DURATION = re.compile(r"\b\d+(?:\.\d+)? (?:minute|hour|day|night|week|month|year)s?\b")
+
+
+def _shapes(facts: Facts, kind: str) -> set[str]:
+    """Whether its dates are moments ("1 December") or spans ("two years"): a moment replaces a moment."""
+    return {"span" if _DURATION.search(key) else "moment" for key in facts.values_of([kind])}
+
+
+#: Phrases that can leave a sentence and leave a sentence behind.
+_DETACHABLE = frozenset({"conj", "appos", "npadvmod", "prep", "advcl", "relcl", "acl", "parataxis", "advmod"})
+
+
+def still_true(cell: Listed, statement: Statement) -> str | None:
+    """What a cell a statement retires still says that the statement does not change, or None.
+
+    A cell holding two facts ("Contracter quoted $14,000. Demo starts the 10th.") loses only the one
+    that changed: the sentence, or the phrase ("and Dr. Webb, who will handle the spectroscopy"),
+    holding the old value or the ended thing. None when nothing sensible is left.
+    """
+    new = statement.facts
+    changed = {v.key for v in cell.facts.values if v.key not in {n.key for n in new.values}}
+    change = statement.change
+    if change is not None:
+        changed |= set(change.thing | change.old)
+    changed -= new.words - cell.facts.words  # never what the statement itself brings in
+    if not changed:
+        return None
+    doc = parse(cell.content)
+    sentences = list(doc.sents)
+
+    def touched(tokens: Sequence[Token]) -> list[Token]:
+        return [
+            t
+            for t in tokens
+            if t.lemma_.lower() in changed
+            or value_key(t.text) in changed
+            or (t.ent_type_ and any(value_key(e.text) in changed for e in doc.ents if e.start <= t.i < e.end))
+        ]
+
+    if len(sentences) > 1:
+        kept = [sent for sent in sentences if not touched(list(sent))]
+        if kept and len(kept) < len(sentences):
+            return " ".join(sent.text.strip() for sent in kept)
+        return None
+    hits = touched(list(doc))
+    if not hits:
+        return None
+    phrase = hits[0]
+    while phrase.dep_ not in _DETACHABLE and phrase.head.i != phrase.i:
+        phrase = phrase.head
+    if phrase.dep_ not in _DETACHABLE or any(t not in set(phrase.subtree) for t in hits):
+        return None
+    gone = {t.i for t in phrase.subtree}
+    before = phrase.left_edge.i - 1
+    while before >= 0 and (doc[before].is_punct or doc[before].dep_ == "cc"):
+        gone.add(before)
+        before -= 1
+    rest = [t for t in doc if t.i not in gone]
+    left = finish(render(rest))
+    if sum(1 for t in rest if t.pos_ in ("NOUN", "PROPN", "VERB", "NUM")) < 3 or not any(
+        t.pos_ in ("VERB", "AUX") for t in rest
+    ):
+        return None
+    return left
+
+
+def _held(facts: Facts) -> frozenset[str]:
+    """Every word and value key a statement holds."""
+    return facts.anchors | facts.words | {v.key for v in facts.values}
+
+
+def _link(statement: Statement, listed: Sequence[Listed], vocabulary: Vocabulary) -> dict[str, Any]:
+    said = statement.said
+    relation = "cause" if has_phrase(said, vocabulary.cause_phrases) else None
+    if relation is None and has_phrase(said, vocabulary.consequence_phrases):
+        relation = "follows-from"
+    needed = 1 if relation else 2
+    best: tuple[int, Listed, frozenset[str]] | None = None
+    for cell in listed:
+        shared = _about(statement.facts, cell.facts)
+        if len(shared) >= needed and (best is None or len(shared) > best[0]):
+            best = (len(shared), cell, shared)
+    if best is None:
         return {}
-    _, number, shared = best_link
+    _, cell, shared = best
     return {
         "action": "add",
-        "target": number,
+        "target": cell.number,
         "relation": relation or "same-subject",
-        "reason": f"shares {_quoted(shared, surface)} with cell {number}",
+        "reason": f"shares {_words(shared)} with cell {cell.number}",
     }

@@ -1,45 +1,92 @@
-"""Extractive, incremental scene summaries.
+"""Extractive, incremental scene summaries: the scene's current facts, compressed.
 
-A summary is a list of sentences. Sentences restating a retired cell
-(superseded or archived) are dropped; new cells are appended as sentences
-(most salient first), near-duplicates of what the summary already says are
-skipped, and while the summary is over :data:`MAX_WORDS` words the least
-salient sentence (the oldest among equals) is dropped. The same inputs
-always give the same summary, and a sentence stays where it was until it is
-pushed out, so summaries are stable from one update to the next.
+A summary is a list of statements. Statements restating a retired cell
+(superseded or archived) are dropped; new cells are added (most salient
+first), skipping what the summary already says; and while the summary is over
+:data:`MAX_WORDS` words the least salient statement goes (the oldest among
+equals). The same inputs always give the same summary, and a statement stays
+where it was until it is pushed out, so summaries are stable.
+
+The summariser works on text alone (no parse), so it is fast enough to run
+after every exchange.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
-from .classify import classify, salience_of
-from .text import split_sentences, stem, terms, word_count
+__all__ = ["MAX_WORDS", "RETIRE_SHARE", "consolidate", "near_duplicate", "split_statements"]
 
-__all__ = ["MAX_WORDS", "RETIRE_THRESHOLD", "consolidate", "near_duplicate"]
+#: Under the 100-word promise, with room for a long last statement.
+MAX_WORDS = 90
+#: How much of a retired cell's wording a summary statement must share to be dropped with it.
+RETIRE_SHARE = 0.6
 
-MAX_WORDS = 90  # under the 100-word promise, with room for a long last sentence
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
+_END = re.compile(r"(?<=[.!?…])\s+(?=[\"'(\[]?[A-Z0-9À-ÖØ-Þ])")
+_FUNCTION = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "with",
+        "from",
+        "as",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "has",
+        "have",
+        "had",
+        "it",
+        "its",
+        "this",
+        "that",
+        "user",
+        "user's",
+        "s",
+    ]
+)
 
 
-def _stem_set(text: str) -> set[str]:
-    return {stem(t) for t in terms(text)}
+def split_statements(text: str) -> list[str]:
+    """The statements of a summary (it is written one sentence per statement)."""
+    return [part.strip() for part in _END.split(text) if part.strip()]
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower().replace("’", "'") for w in _WORD.findall(text)} - _FUNCTION
 
 
 def near_duplicate(a: str, b: str, threshold: float = 0.8) -> bool:
-    """Whether two statements share most of their content words (Jaccard >= ``threshold``)."""
-    sa, sb = _stem_set(a), _stem_set(b)
-    if not sa or not sb:
+    """Whether two statements share most of their words (Jaccard >= ``threshold``)."""
+    wa, wb = _words(a), _words(b)
+    if not wa or not wb:
         return a.strip().lower() == b.strip().lower()
-    return len(sa & sb) / len(sa | sb) >= threshold
+    return len(wa & wb) / len(wa | wb) >= threshold
 
 
-def _as_sentence(text: str) -> str:
+def _as_statement(text: str) -> str:
     text = " ".join(text.split())
     return text if text.endswith((".", "!", "?", "…")) else text + "."
 
 
-#: How much of a retired cell's wording a summary sentence must share to be dropped with it.
-RETIRE_THRESHOLD = 0.6
+def _word_count(text: str) -> int:
+    return len(_WORD.findall(text))
 
 
 def consolidate(
@@ -48,21 +95,23 @@ def consolidate(
     retired: Sequence[str] = (),
     max_words: int = MAX_WORDS,
 ) -> str:
-    """Fold new cells ``(cell_type, salience, content)`` into ``summary`` and drop what ``retired`` cells said."""
-    sentences = split_sentences(summary) if summary.strip() else []
-    sentences = [s for s in sentences if not any(near_duplicate(s, gone, RETIRE_THRESHOLD) for gone in retired)]
-    for _, _, content in sorted(cells, key=lambda c: -c[1]):
-        sentence = _as_sentence(content)
-        if not any(near_duplicate(sentence, existing) for existing in sentences):
-            sentences.append(sentence)
-    # The salience of a sentence is recomputed from its text, so the order of
-    # dropping does not depend on anything the summary does not show.
-    weights = [salience_of(s, classify(s).cell_type) for s in sentences]
-    while len(sentences) > 1 and sum(word_count(s) for s in sentences) > max_words:
-        weakest = min(range(len(sentences)), key=lambda i: (weights[i], i))
-        del sentences[weakest]
-        del weights[weakest]
-    if sentences and word_count(sentences[0]) > max_words:
-        words = sentences[0].split()
-        sentences[0] = " ".join(words[:max_words]) + "…"
-    return " ".join(sentences)
+    """Fold new cells ``(cell_type, salience, content)`` into ``summary``; drop what ``retired`` cells said."""
+    gone = [_as_statement(text) for text in retired]
+    kept: list[tuple[str, float]] = [
+        (s, 0.5)
+        for s in (split_statements(summary) if summary.strip() else [])
+        if not any(s == g or near_duplicate(s, g, RETIRE_SHARE) for g in gone)
+    ]
+    for _, salience, content in sorted(cells, key=lambda c: -c[1]):
+        statement = _as_statement(content)
+        if statement in gone:
+            continue
+        if not any(near_duplicate(statement, existing) for existing, _ in kept):
+            kept.append((statement, salience))
+    while len(kept) > 1 and sum(_word_count(s) for s, _ in kept) > max_words:
+        weakest = min(range(len(kept)), key=lambda i: (kept[i][1], i))
+        del kept[weakest]
+    text = " ".join(s for s, _ in kept)
+    if kept and _word_count(text) > max_words:
+        text = " ".join(text.split()[:max_words]) + "…"
+    return text
