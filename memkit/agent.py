@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from .db import MemoryDB
 from .errors import UpdateFailedError
-from .links import Neighbour, neighbours
+from .links import Neighbour, links_of, neighbours
 from .llm import Backend, LLMCall, choose_backend, invoke
 from .manager import MemoryManager, UpdateResult
 from .prompts import answer_request
@@ -103,7 +103,16 @@ class WorkerAgent:
         recall = self.recall(text)
         self.last_recall = recall
         self.manager.recalled([*(hit.id for hit in recall.hits if hit.matched), *(n.cell.id for n in recall.linked)])
-        reply = invoke(self.llm, answer_request(text, recall.hits, recall.scenes, recall.linked), self.manager.calls)
+        matched = [hit.id for hit in recall.hits if hit.matched]
+        replaced = {cell_id: _replaced(self.db, cell_id) for cell_id in matched}
+        updated = [cell_id for cell_id, older in replaced.items() if older]
+        contexts = {
+            cell.id: " ".join([cell.context or "", *replaced[cell.id]])
+            for cell in (self.db.get_cell(i) for i in matched)
+            if cell is not None
+        }
+        request = answer_request(text, recall.hits, recall.scenes, recall.linked, updated, contexts)
+        reply = invoke(self.llm, request, self.manager.calls)
         if self.background:
             with self._lock:
                 if self._executor is None:
@@ -148,3 +157,11 @@ class WorkerAgent:
             executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=True)
+
+
+def _replaced(db: MemoryDB, cell_id: int) -> list[str]:
+    """The contents of the older cells a cell replaced (it is the source of their ``replaces`` links)."""
+    older = (
+        db.get_cell(link.target) for link in links_of(db, cell_id) if link.kind == "replaces" and link.source == cell_id
+    )
+    return [cell.content for cell in older if cell is not None]

@@ -38,7 +38,7 @@ from .prompts import MAX_CELLS_IN_PROMPT, consolidate_request, extract_request
 from .redact import redact_secrets
 from .types import Cell, Decision, NewCell, Rejection, Revision, Scene, Utterance, clean_text
 
-__all__ = ["MAX_CANDIDATE_SCENES", "RECENT_CELLS", "IngestResult", "MemoryManager", "UpdateResult"]
+__all__ = ["MAX_CANDIDATE_SCENES", "MAX_SLOT_CELLS", "RECENT_CELLS", "IngestResult", "MemoryManager", "UpdateResult"]
 
 #: How many existing scenes the extraction step is shown (the last active one
 #: plus those whose cells best match the exchange).
@@ -51,6 +51,9 @@ _RECENT_SCENES = 3
 #: How many of the cells shown to extraction are the newest of the last
 #: active scene (the rest are the best matches of the exchange).
 RECENT_CELLS = 3
+#: How many further current cells the offline engine reads for facts an exchange changes.
+MAX_SLOT_CELLS = 60
+_SLOT_MATCHES = 20
 
 
 @dataclass(frozen=True)
@@ -194,19 +197,21 @@ class MemoryManager:
             scenes = self.db.list_scenes()
             related = self._related_cells(utterances, scenes)
             candidates = self._candidate_scenes(utterances, scenes, pending)
+            on_slot = self._slot_cells(utterances, candidates, related)
             request = extract_request(
                 utterances,
                 candidates,
                 cell_types=self.db.cell_types,
                 related=related,
                 profiles=self._scene_profiles(candidates),
+                candidates=on_slot,
             )
             parsed = parse_cells(invoke(self.llm, request, self.calls), cell_types=self.db.cell_types)
             new_cells = [
                 replace(c, source_id=source_id, occurred_at=occurred_at, context=context) for c in parsed.cells
             ]
             decisions = parsed.decisions or tuple(Decision() for _ in new_cells)
-            plans = resolve(decisions, related)
+            plans = resolve(decisions, [*related, *on_slot])
             with self.db.change(f"exchange {exchange_id}", exchange_id=exchange_id) as change:
                 revisions = tuple(self._apply(c, plan, exchange_id) for c, plan in zip(new_cells, plans, strict=True))
                 self.db.mark_exchange(exchange_id, "done")
@@ -216,6 +221,7 @@ class MemoryManager:
         stored = [r.cell_id for r in revisions if r.action in ("add", "update", "supersede") and r.cell_id]
         cells = tuple(cell for cell in (self.db.get_cell(i) for i in stored) if cell is not None)
         replaced = [r.target_id for r in revisions if r.action in ("update", "supersede") and r.target_id]
+        replaced += [i for plan in plans if plan.action in ("update", "supersede") for i in plan.retire_ids]
         superseded = tuple(cell for cell in (self.db.get_cell(i) for i in replaced) if cell is not None)
         touched = tuple(dict.fromkeys(cell.scene for cell in cells))
         if consolidate and (cells or superseded):
@@ -246,6 +252,8 @@ class MemoryManager:
         (new_id,) = self.db.add_cells([cell], exchange_id=exchange_id, reason=plan.reason)
         if plan.action in ("update", "supersede") and plan.target_id is not None:
             supersede(self.db, plan.target_id, new_id, reason=plan.reason, action=plan.action)
+            for other in plan.retire_ids:
+                supersede(self.db, other, new_id, reason=plan.reason, action="supersede")
         elif plan.target_id is not None and plan.relation is not None:
             link(self.db, new_id, plan.target_id, plan.relation, reason=plan.reason)
         return Revision(plan.action, cell.content, new_id, plan.target_id, plan.relation, plan.reason, plan.asked)
@@ -288,18 +296,43 @@ class MemoryManager:
             result.append(scene)
         return result
 
-    def _scene_profiles(self, scenes: Sequence[Scene]) -> dict[str, str]:
-        """The newest current cells of each scene, as text.
+    def _scene_profiles(self, scenes: Sequence[Scene]) -> dict[str, list[str]]:
+        """The contents of the newest current cells of each scene.
 
         A summary stays under 100 words however large its scene grows; the
         scene's own recent cells say more about which words belong to it.
         """
         return {
-            scene.scene: " ".join(
+            scene.scene: [
                 cell.content for cell in self.db.list_cells(scene.scene, limit=_PROFILE_CELLS, newest_first=True)
-            )
+            ]
             for scene in scenes
         }
+
+    def _slot_cells(
+        self, utterances: Sequence[Utterance], scenes: Sequence[Scene], shown: Sequence[Cell]
+    ) -> list[Cell]:
+        """More current cells that may hold a fact this exchange changes (listed after the shown ones).
+
+        A changed fact may sit in any cell of its scene, not only among the best matches of
+        the exchange: every current cell of the candidate scenes (the newest first), then the
+        further matches of the exchange, up to :data:`MAX_SLOT_CELLS`.
+        """
+        seen = {cell.id for cell in shown}
+        found: list[Cell] = []
+        text = " ".join(u.text for u in utterances)[:2000]
+        matches = [hit.id for hit in self.db.search(text, limit=_SLOT_MATCHES) if hit.matched]
+        for cell_id in matches:
+            cell = self.db.get_cell(cell_id)
+            if cell is not None and cell.id not in seen:
+                seen.add(cell.id)
+                found.append(cell)
+        for scene in scenes:
+            for cell in self.db.list_cells(scene.scene, limit=MAX_SLOT_CELLS, newest_first=True):
+                if cell.id not in seen:
+                    seen.add(cell.id)
+                    found.append(cell)
+        return found[:MAX_SLOT_CELLS]
 
     # -- consolidation ----------------------------------------------------------
 
