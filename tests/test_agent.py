@@ -14,14 +14,16 @@ from memkit.cli import DEMO_MESSAGES
 def test_tutorial_conversation_offline(db: MemoryDB) -> None:
     agent = WorkerAgent(db, MemoryManager(db))
     replies = [agent.answer(m) for m in DEMO_MESSAGES]
+    # each message is acknowledged with what memory keeps of it: a statement that stands alone
     assert replies == [
-        "Noted: you are building an agent that remembers projects long term.",
-        "Noted: it should organize conversations into topics automatically.",
-        "Noted: this memory system should support future reasoning.",
+        "Noted: User is building an agent that remembers projects long term.",
+        "Noted: The agent should organize conversations into topics automatically.",
+        "Noted: This memory system should support future reasoning.",
     ]
-    (scene,) = db.list_scenes()
-    assert scene.cell_count == 3
-    assert scene.summary.startswith("We are building an agent that remembers projects long term.")
+    assert db.count_cells() == 3
+    project = db.get_scene("projects")
+    assert project is not None and project.cell_count == 2  # "the agent" goes on about the project
+    assert project.summary.startswith("User is building an agent that remembers projects long term.")
 
 
 def test_answer_recalls_cells_and_summaries_and_shows_them_to_the_model(db: MemoryDB) -> None:

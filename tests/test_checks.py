@@ -186,7 +186,7 @@ def test_new_cell_type_says_when_every_cell_became_a_deadline() -> None:
 
 def test_new_cell_type_says_which_statement_was_missed() -> None:
     assert (
-        "  ✘ 'The Halvorsen report is due on March 29.' was stored as a 'task' cell: in your backend's extract "
+        "  ✘ 'The Halvorsen report is due on March 29.' was stored as a 'fact' cell: in your backend's extract "
         "reply, set cell_type to 'deadline' for cells that name a date or say 'due', 'by' or 'before'"
     ) in lines(check.new_cell_type(opener(relabel=lambda cell: False)))
 

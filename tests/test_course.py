@@ -9,13 +9,11 @@ from memkit import MemoryDB, MemoryManager, OfflineEngine, WorkerAgent
 from memkit.classroom.course import LESSON, course_recording_path, lesson_backend, play_lesson, record_lesson
 
 REPLIES = [
-    "Noted: you're renovating the kitchen in your flat in Leipzig.",
-    "Noted: a carpenter called Tomas is building the cabinets, and you want white lacquer fronts.",
-    "Noted: the old kitchen gets torn out on March 18. Related memory: User is renovating the kitchen in User's "
-    "flat in Leipzig.",
-    "From memory: The budget is 12,000 euros, appliances included; User is renovating the kitchen in User's flat "
-    "in Leipzig; The old kitchen gets torn out on March 18.",
-    "From memory: A carpenter called Tomas is building the cabinets, and User wants white lacquer fronts.",
+    "Noted: User is renovating the kitchen in User's flat in Leipzig. The budget is 12,000 euros. Appliances included.",
+    "Noted: A carpenter called Tomas is building the cabinets. User wants white lacquer fronts.",
+    "Noted: The old kitchen gets torn out on March 18.",
+    "From memory: The budget is 12,000 euros. Appliances included.",
+    "From memory: A carpenter called Tomas is building the cabinets.",
 ]
 
 

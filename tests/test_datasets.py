@@ -89,9 +89,9 @@ def test_every_evidence_message_leaves_a_cell_offline(course: CourseConversation
     stored = {cell.source_id for cell in db.list_cells(include_history=True)}
     missing = sorted({e for q in course.questions for e in q.evidence} - stored)
     assert missing == []
-    # the changed preference and the cancelled plan are kept as history, replaced by the later messages
+    # the changed preference, the report handed in and the cancelled plan are kept as history
     replaced = [(c.source_id, c.status) for c in db.list_cells(include_history=True) if c.status != "current"]
-    assert replaced == [("m03", "superseded"), ("m15", "superseded")]
+    assert replaced == [("m03", "superseded"), ("m07", "superseded"), ("m15", "superseded")]
 
 
 def _write(tmp_path: Path, data: Any) -> Path:

@@ -72,7 +72,7 @@ def test_status_says_which_memory_and_backend(capsys: pytest.CaptureFixture[str]
     run("")
     assert capsys.readouterr().out == (
         "memory: in memory (gone when the kernel stops), namespace 'default': 0 cells in 0 scenes\n"
-        "backend: offline engine (deterministic rules, no network, no key)\n"
+        f"backend: {memkit.OfflineEngine().describe()}\n"
     )
     run("help")
     assert capsys.readouterr().out == USAGE + "\n"
@@ -82,7 +82,7 @@ def test_remember_cell_magic_stores_the_cells_text_as_memory(capsys: pytest.Capt
     result = ip.run_cell("%%remember\nI prefer oak cabinets over white lacquer.\nThe kitchen budget is 15,000 euros.\n")
     assert result.error_in_exec is None
     assert capsys.readouterr().out == (
-        "remembered 2 cells in 'cabinets-kitchen':\n"
+        "remembered 2 cells in 'oak-cabinets':\n"
         "  #1 preference (0.55): User prefers oak cabinets over white lacquer.\n"
         "  #2 fact (0.60): The kitchen budget is 15,000 euros.\n"
     )
@@ -94,16 +94,16 @@ def test_remember_cell_magic_stores_the_cells_text_as_memory(capsys: pytest.Capt
     assert cells[["id", "scene", "cell_type", "content"]].to_dict("records") == [
         {
             "id": 1,
-            "scene": "cabinets-kitchen",
+            "scene": "oak-cabinets",
             "cell_type": "preference",
             "content": "User prefers oak cabinets over white lacquer.",
         },
-        {"id": 2, "scene": "cabinets-kitchen", "cell_type": "fact", "content": "The kitchen budget is 15,000 euros."},
+        {"id": 2, "scene": "oak-cabinets", "cell_type": "fact", "content": "The kitchen budget is 15,000 euros."},
     ]
     scenes = run("scenes")
     assert scenes[["scene", "summary", "cell_count"]].to_dict("records") == [
         {
-            "scene": "cabinets-kitchen",
+            "scene": "oak-cabinets",
             "summary": "The kitchen budget is 15,000 euros. User prefers oak cabinets over white lacquer.",
             "cell_count": 2,
         }
@@ -127,7 +127,7 @@ def test_ask_answers_from_memory_and_remembers_the_exchange(
     run("ask Which cabinets do I prefer?")
     out = capsys.readouterr().out.splitlines()
     assert out == [
-        "Noted: you prefer oak cabinets over white lacquer.",
+        "Noted: User prefers oak cabinets over white lacquer.",
         "From memory: User prefers oak cabinets over white lacquer.",
     ]
     calls = run("calls")
@@ -151,18 +151,17 @@ def test_record_then_replay_a_conversation(tmp_path: Path, capsys: pytest.Captur
     path = tmp_path / "lesson.jsonl"
     run(f"backend record {path}")
     assert capsys.readouterr().out.splitlines()[-1] == (
-        f"backend: offline engine (deterministic rules, no network, no key), recording to {str(path)!r}"
+        f"backend: {memkit.OfflineEngine().describe()}, recording to {str(path)!r}"
     )
     run("ask I prefer oak cabinets over white lacquer.")
     run("backend offline")
     run("open :memory:")
     run(f"backend replay {path}")
     assert capsys.readouterr().out.splitlines()[-1] == (
-        f"backend: replay of {str(path)!r} (3 calls recorded with offline engine "
-        "(deterministic rules, no network, no key))"
+        f"backend: replay of {str(path)!r} (3 calls recorded with {memkit.OfflineEngine().describe()})"
     )
     run("ask I prefer oak cabinets over white lacquer.")
-    assert capsys.readouterr().out == "Noted: you prefer oak cabinets over white lacquer.\n"
+    assert capsys.readouterr().out == "Noted: User prefers oak cabinets over white lacquer.\n"
     with pytest.raises(
         UsageError, match=re.escape("holds no reply for this answer request. The prompt ends with:\n  [user] Hello?")
     ):
@@ -231,7 +230,7 @@ def test_replay_with_no_file_replays_the_course_lesson(capsys: pytest.CaptureFix
     for message in LESSON:
         run(f"ask {message}")
     assert capsys.readouterr().out.splitlines()[-1] == (
-        "From memory: A carpenter called Tomas is building the cabinets, and User wants white lacquer fronts."
+        "From memory: A carpenter called Tomas is building the cabinets."
     )
 
 
@@ -241,7 +240,7 @@ def test_chat_opens_a_chat_box_on_the_same_memory(fresh_memory: MemkitMagics) ->
     chat = run("chat")
     assert isinstance(chat, ChatBox)
     assert (
-        chat.send("I prefer oak cabinets over white lacquer.") == "Noted: you prefer oak cabinets over white lacquer."
+        chat.send("I prefer oak cabinets over white lacquer.") == "Noted: User prefers oak cabinets over white lacquer."
     )
     assert run("cells")["content"].tolist() == ["User prefers oak cabinets over white lacquer."]
     chat.close()

@@ -1,253 +1,223 @@
-"""The offline engine: sensible cells, stable scenes and summaries, answers from memory."""
+"""The offline engine reads messages into statements: whose they are, what is dropped, what they say."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
 from memkit import OfflineEngine, Utterance
-from memkit.llm.offline.classify import classify, salience_of
-from memkit.llm.offline.scenes import choose_scene, scene_name
-from memkit.llm.offline.summarise import consolidate
-from memkit.llm.offline.text import rewrite_person, split_sentences, strip_fillers
-from memkit.prompts import answer_request, consolidate_request, extract_request
-from memkit.types import Hit, NewCell, Scene
+from memkit.errors import MissingPipelineError
+from memkit.llm.offline import nlp
+from memkit.llm.offline.vocabulary import DEFAULT_VOCABULARY, Vocabulary
+from memkit.prompts import extract_request
+from memkit.types import Scene
+
+ENGINE = OfflineEngine()
+
+
+def contents(text: str, speaker: str = "User") -> list[str]:
+    return [s.content for s in ENGINE.read(text, speaker).statements]
 
 
 def extract(user: str, assistant: str = "", scenes: list[Scene] | None = None) -> list[dict[str, object]]:
     request = extract_request([Utterance("User", user), Utterance("Assistant", assistant)], scenes or [])
-    return json.loads(OfflineEngine().complete(request))["cells"]  # type: ignore[no-any-return]
+    return json.loads(ENGINE.complete(request))["cells"]  # type: ignore[no-any-return]
+
+
+# -- one statement per cell -------------------------------------------------------------------------
+
+
+def test_two_facts_in_one_sentence_are_two_statements_each_with_its_subject() -> None:
+    assert contents("I teach chemistry at a school in Graz and coach the junior chess team.") == [
+        "User teaches chemistry at a school in Graz.",
+        "User coaches the junior chess team.",
+    ]
+    assert contents("Priya drafted the contract, and Tomasz signed it on Monday.") == [
+        "Priya drafted the contract.",
+        "Tomasz signed it on Monday.",
+    ]
+
+
+def test_first_person_becomes_third_with_the_verb_agreeing() -> None:
+    said = " ".join(contents("I'm allergic to walnuts and my brother doesn't eat fish."))
+    assert "User is allergic to walnuts" in said and "User's brother doesn't eat fish" in said
+    assert contents("We've decided to sell the old van.") == ["User has decided to sell the old van."]
+    assert contents("I don't like cold showers.") == ["User doesn't like cold showers."]
+    (named,) = contents("I bought a kayak last weekend.", speaker="Rosa")
+    assert named == "Rosa bought a kayak last weekend."
+
+
+def test_chat_shorthand_is_written_out() -> None:
+    (statement,) = contents("im getting the car serviced tmrw w/ my dad b4 work")
+    assert statement.startswith("User is getting the car serviced tomorrow with User's dad before work")
+    for shorthand in (" im ", "tmrw", "w/", "b4"):
+        assert shorthand not in f" {statement} "
+
+
+def test_a_sentence_leaning_on_the_one_before_says_what_it_means() -> None:
+    hotel, price = contents("We booked the Pension Adler in Innsbruck. It's 95 euros a night, breakfast included.")
+    assert hotel == "User booked the Pension Adler in Innsbruck."
+    assert price.startswith("The Pension Adler") and "95 euros a night" in price
+    person = contents("My landlord Mr. Quist called. He wants to raise the rent in May.")
+    assert person == ["Mr. Quist wants to raise the rent in May."]
+
+
+def test_a_pronoun_with_nothing_to_stand_for_joins_the_sentence_before() -> None:
+    (joined,) = contents("I repainted the hallway in dark green. They love the colour, apparently.")
+    assert joined.startswith("User repainted the hallway in dark green.") and "love the colour" in joined
+    assert contents("I ordered the blinds for the study. They arrive in two weeks.")[1].startswith("The blinds arrive")
+
+
+def test_notes_under_a_heading_are_said_of_it() -> None:
+    cells = contents("order: Ferrante wedding. 200 cupcakes + 1 tiered cake. delivery sat jun 7, 2pm.")
+    assert all("Ferrante wedding" in c for c in cells), cells
+
+
+# -- what stores nothing ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "lol thx u rock",
+        "Good morning!",
+        "hows your day going",
+        "haha ok cool",
+        "Thanks so much, that really helps.",
+        "honestly so tired today",
+        "Sorry, long day.",
+        "👍",
+        "/help",
+    ],
+)
+def test_small_talk_stores_nothing(message: str) -> None:
+    assert extract(message) == []
+
+
+def test_openers_and_headings_are_dropped() -> None:
+    assert contents("Quick update: the locksmith comes on Friday at noon.") == [
+        "The locksmith comes on Friday at noon."
+    ]
+    assert contents("Ugh, so the boiler broke again.") == ["The boiler broke again."]
+
+
+def test_a_question_is_not_a_fact_but_a_request_to_be_reminded_is_a_task() -> None:
+    assert extract("What time does the pharmacy close?") == []
+    (cell,) = extract("Can you remind me to water Helga's plants on Sunday?")
+    assert cell["cell_type"] == "task" and cell["content"] == "User needs to water Helga's plants on Sunday."
+
+
+def test_the_assistants_advice_is_never_the_users_fact_but_what_it_did_is_kept_as_its_own() -> None:
+    cells = extract(
+        "My flight to Porto leaves at 6am on Saturday.",
+        "Great choice! I would pack the night before. You should check in online. I've set a reminder for Friday.",
+    )
+    assert [c["content"] for c in cells] == [
+        "User's flight to Porto leaves at 6am on Saturday.",
+        "Assistant has set a reminder for Friday.",
+    ]
+
+
+def test_a_sentence_said_twice_in_one_message_is_one_cell() -> None:
+    assert len(extract("The gate code is 4417. " * 25)) == 1
+
+
+# -- cell types and salience ------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("sentence", "cell_type"),
     [
-        ("We moved to Porto last spring.", "fact"),
         ("My sister works as a nurse in Leeds.", "fact"),
-        ("I love sourdough bread more than anything.", "preference"),
-        ("Honestly I can't stand loud open offices.", "preference"),
-        ("We went with Vue for the admin panel.", "decision"),
-        ("The board agreed to postpone the launch.", "decision"),
+        ("I prefer the window seat on long flights.", "preference"),
+        ("We decided to rent the cabin in Tromsø.", "decision"),
         ("I need to renew my passport before June.", "task"),
-        ("Email the landlord about the broken heater.", "task"),
         ("I'm going to learn Portuguese next year.", "plan"),
-        ("We plan to visit my parents in the summer.", "plan"),
-        ("The supplier might go bankrupt, which would delay our orders.", "risk"),
-        ("I'm worried the API costs will keep growing.", "risk"),
+        ("I'm worried the roof might not survive another winter.", "risk"),
     ],
 )
-def test_cell_types_from_cues(sentence: str, cell_type: str) -> None:
-    assert classify(sentence).cell_type == cell_type
+def test_cell_types(sentence: str, cell_type: str) -> None:
+    (statement,) = ENGINE.read(sentence).statements
+    assert statement.cell_type == cell_type
 
 
-def test_salience_features_are_visible() -> None:
-    assert salience_of("Call the bank.", "task") == 0.55  # base 0.65, short -0.10
-    assert salience_of("It is really important to pay the rent on Friday.", "task") == 0.85  # +date +emphasis
-    assert salience_of("Maybe we could look at other colours for the walls.", "fact") == 0.4  # hedged
+def test_salience_rises_with_dates_names_and_emphasis() -> None:
+    plain, dated = (ENGINE.read(t).statements[0] for t in ("I like tea.", "It is crucial to pay Anke by 3 March."))
+    assert plain.salience < dated.salience
 
 
-def test_person_rewriting() -> None:
-    assert (
-        rewrite_person("I prefer tea and my brother drinks coffee.", "Sam")
-        == "Sam prefers tea and Sam's brother drinks coffee."
+# -- what a statement says --------------------------------------------------------------------------
+
+
+def test_facts_hold_the_subject_anchors_and_typed_values() -> None:
+    facts = ENGINE.facts("The kitchen budget is 15,000 euros.")
+    assert {"kitchen", "budget"} <= facts.anchors
+    assert facts.values_of(["MONEY"]) == frozenset({"15000 euros"})
+    assert ENGINE.facts("Mira no longer plays the cello.").negated
+
+
+def test_the_reading_shows_the_parse_and_what_was_left_out() -> None:
+    reading = ENGINE.read("Thanks for yesterday. I adopted a greyhound called Pip.")
+    assert [s.content for s in reading.statements] == ["User adopted a greyhound called Pip."]
+    assert [(s.said, s.reason) for s in reading.skipped] == [("Thanks for yesterday.", "thanks")]
+    assert reading.docs and reading.docs[0].has_annotation("DEP")
+
+
+# -- the word tables ----------------------------------------------------------------------------------
+
+
+def test_the_vocabulary_can_be_extended_and_the_engine_uses_it() -> None:
+    assert "shelve" not in DEFAULT_VOCABULARY.end_verbs
+    vocabulary = DEFAULT_VOCABULARY.extended(end_verbs="shelve", topics={"pets": "axolotl"})
+    assert "shelve" in vocabulary.end_verbs and "axolotl" in vocabulary.topics["pets"]
+    engine = OfflineEngine(vocabulary=vocabulary)
+    (statement,) = engine.read("The council shelved the bridge project.").statements
+    assert statement.change is not None and statement.change.kind == "end"
+    (default,) = ENGINE.read("The council shelved the bridge project.").statements
+    assert default.change is None
+    with pytest.raises(ValueError, match="not a word table"):
+        DEFAULT_VOCABULARY.extended(nonsense="x")
+    with pytest.raises(TypeError, match="Vocabulary"):
+        OfflineEngine(vocabulary={"end_verbs": "axe"})  # type: ignore[arg-type]
+    assert isinstance(engine.vocabulary, Vocabulary)
+
+
+# -- the pipeline ---------------------------------------------------------------------------------------
+
+
+def test_a_missing_pipeline_is_a_memkit_error_that_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(nlp, "PIPELINE_PACKAGES", ("no_such_pipeline_package",))
+    monkeypatch.setattr(nlp, "_loaded", {})
+    with pytest.raises(MissingPipelineError, match="pip install"):
+        nlp.load_pipeline()
+
+
+def test_importing_memkit_does_not_load_spacy() -> None:
+    code = "import sys, memkit; memkit.MemoryDB(); print('spacy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_the_engine_gives_the_same_cells_whatever_the_hash_seed() -> None:
+    code = (
+        "import json, memkit\n"
+        "from memkit.prompts import extract_request\n"
+        "r = extract_request([memkit.Utterance('User', 'Ugh, so the vet moved Biscuit to Thursday at 9, and "
+        "I need to buy the worm tablets. They cost $18.')], [])\n"
+        "print(memkit.OfflineEngine().complete(r))"
     )
-    assert (
-        rewrite_person("I'm flying to Oslo; I have a meeting there.", "Sam")
-        == "Sam is flying to Oslo; Sam has a meeting there."
-    )
-    assert (
-        rewrite_person("I went home and I usually watch films.", "Sam")
-        == "Sam went home and Sam usually watches films."
-    )
-    assert rewrite_person("I need a break.", "Sam") == "Sam needs a break."
-    assert rewrite_person("I am tired and we are late.", "you") == "You are tired and you are late."
-
-
-def test_fillers_and_sentences() -> None:
-    assert strip_fillers("By the way, remember that the code is 4411.") == "The code is 4411."
-    assert split_sentences("Dr. Lee called. She said hi!\nSee you") == ["Dr. Lee called.", "She said hi!", "See you"]
-
-
-def test_extraction_gives_faithful_compressed_cells_not_placeholders() -> None:
-    cells = extract(
-        "Hi! By the way, I'm allergic to peanuts. I need to book the restaurant for Saturday. Sound good?",
-        "Thanks for telling me. I'll avoid peanut dishes.",
-    )
-    assert [(c["cell_type"], c["content"]) for c in cells] == [
-        ("risk", "User is allergic to peanuts."),
-        ("task", "User needs to book the restaurant for Saturday."),
-        ("plan", "Assistant will avoid peanut dishes."),
-    ]
-    assert all(c["scene"] == cells[0]["scene"] for c in cells)
-
-
-def test_extraction_skips_small_talk_questions_and_echo() -> None:
-    assert extract("Hello there! How are you?", "Great, thanks!") == []
-    assert extract("Thanks, Melanie! Hey Mel! Wow, Caroline!", "Good to see you!") == []
-    assert [c["content"] for c in extract("It's Shia Labeouf!", "Really?")] == ["It's Shia Labeouf!"]
-    cells = extract("We adopted a puppy called Miso.", "A puppy called Miso, lovely.")
-    assert [c["content"] for c in cells] == ["We adopted a puppy called Miso."]
-
-
-def test_extraction_keeps_novel_assistant_statements() -> None:
-    cells = extract(
-        "Our router keeps dropping the connection.",
-        "A firmware update on the router usually fixes dropped connections.",
-    )
-    assert len(cells) == 2
-
-
-def test_extraction_of_a_long_message_is_bounded() -> None:
-    text = " ".join(f"Fact number {i} is about the garden shed." for i in range(5000))
-    assert len(extract(text)) == 6
-
-
-def test_scene_choice_follows_topic_and_continuity() -> None:
-    scenes = [("garden-shed", "User is building a garden shed from pine."), ("tax-return", "User must file taxes.")]
-    assert choose_scene("The pine boards for the shed arrived.", scenes).scene == "garden-shed"
-    assert choose_scene("The accountant wants the tax receipts.", scenes).scene == "tax-return"
-    assert (
-        choose_scene("I bought hinges and a padlock for the door.", scenes).scene == "garden-shed"
-    )  # topic words + continuity
-    new = choose_scene("My daughter starts violin lessons with Mrs Petrova.", scenes)
-    assert new.is_new and new.scene == "daughter-violin"
-
-
-def test_scene_names() -> None:
-    assert scene_name("Our team migrated the billing service to Kubernetes.") == "team-kubernetes"
-    assert scene_name("hello") == "general"
-
-
-def test_consolidation_is_incremental_stable_and_short() -> None:
-    first = consolidate("", [("fact", 0.5, "User is building a garden shed."), ("task", 0.8, "User must buy hinges.")])
-    assert first == "User must buy hinges. User is building a garden shed."
-    second = consolidate(
-        first, [("fact", 0.5, "User is building a garden shed!"), ("plan", 0.6, "The roof goes on in May.")]
-    )
-    assert second == first + " The roof goes on in May."
-    many = [("fact", 0.5, f"Observation {i} about the garden shed and its pine walls.") for i in range(30)]
-    long = consolidate(second, many)
-    assert len(long.split()) < 100
-    assert long.startswith("User must buy hinges.")  # the most salient sentence survives
-
-
-def test_engine_consolidation_reply_covers_every_scene() -> None:
-    request = consolidate_request({"a": ("", [NewCell("a", "fact", 0.5, "Alpha fact.")]), "b": ("Old.", [])})
-    reply = json.loads(OfflineEngine().complete(request))
-    assert reply == {"summaries": [{"scene": "a", "summary": "Alpha fact."}, {"scene": "b", "summary": "Old."}]}
-
-
-def test_answers_come_from_recalled_memory() -> None:
-    engine = OfflineEngine()
-    hit = Hit(1, "kitchen", "fact", 0.6, "The kitchen budget is 15,000 euros.", None, None, 3.2)
-    assert engine.complete(answer_request("What is the kitchen budget?", [hit], [])) == (
-        "From memory: The kitchen budget is 15,000 euros."
-    )
-    assert (
-        engine.complete(answer_request("What is my dog called?", [], [])) == "I have nothing in memory about that yet."
-    )
-    assert engine.complete(answer_request("I prefer oak cabinets.", [hit], [])) == (
-        "Noted: you prefer oak cabinets. Related memory: The kitchen budget is 15,000 euros."
-    )
-
-
-def test_engine_is_deterministic() -> None:
-    request = extract_request([Utterance("User", "We decided to paint the hall green.")], [])
-    assert len({OfflineEngine().complete(request) for _ in range(5)}) == 1
-
-
-def test_one_shared_common_word_does_not_pull_a_new_topic_into_the_last_scene() -> None:
-    kitchen = (
-        "kitchen-flat",
-        "Maya is renovating the kitchen; the budget is 12,000 euros. Tomas builds the oak cabinets. "
-        "The order of work matters: plumbing first, cabinets next, the countertop last.",
-    )
-    choice = choose_scene("Work is hectic. The quarterly sales report for the client is due on Friday.", [kitchen])
-    assert choice.is_new
-
-
-def test_a_shared_name_joins_a_scene_that_is_not_the_last() -> None:
-    scenes = [("knee", "Knee pain after the downhill run."), ("lisbon", "A trip to Lisbon in May with Ines.")]
-    assert choose_scene("Ines is vegetarian, so we need good restaurants.", scenes).scene == "lisbon"
-
-
-def test_a_message_naming_no_topic_stays_in_the_last_scene() -> None:
-    scenes = [("pool-swimming", "Maya swims at the pool on Tuesdays."), ("kitchen", "Oak cabinets.")]
-    assert choose_scene("Early lanes are usually quiet, a good time for steady lengths.", scenes).scene == (
-        "pool-swimming"
-    )
-
-
-def test_scene_matching_uses_recent_cells_beyond_the_summary() -> None:
-    def scene_for(profiles: dict[str, str] | None) -> str:
-        request = extract_request(
-            [Utterance("User", "The tiler starts on the bathroom walls on Monday.")],
-            [Scene("weekend-notes", "A summary that lost its details.", "2026-01-01T00:00:00+00:00", 3, "default")],
-            profiles=profiles,
-        )
-        (cell,) = json.loads(OfflineEngine().complete(request))["cells"]
-        return str(cell["scene"])
-
-    assert scene_for(None) == "tiler-bathroom"  # the summary alone says nothing of bathrooms
-    assert scene_for({"weekend-notes": "The bathroom tiles are grey. The tiler is called Jan."}) == "weekend-notes"
-
-
-def test_a_joint_subject_keeps_its_verb() -> None:
-    assert (
-        rewrite_person("My sister and I are flying to Lisbon.", "Maya")
-        == "Maya's sister and Maya are flying to Lisbon."
-    )
-    assert rewrite_person("I went home and I usually cook.", "Maya") == "Maya went home and Maya usually cooks."
-
-
-def test_the_engines_memory_reports_are_not_stored_again(db) -> None:  # type: ignore[no-untyped-def]
-    from memkit import MemoryManager, WorkerAgent
-
-    agent = WorkerAgent(db, MemoryManager(db))
-    agent.answer("The kitchen budget is 12,000 euros.")
-    assert agent.answer("What is the kitchen budget?").startswith("From memory:")
-    agent.answer("We also want a new oven.")
-    assert [c.content for c in db.list_cells()] == ["The kitchen budget is 12,000 euros.", "We also want a new oven."]
-
-
-def test_a_sentence_leaning_on_the_one_before_joins_it() -> None:
-    cells = extract("We had to say goodbye to our dog Max. He was part of the family for ten years.")
-    assert [c["content"] for c in cells] == [
-        "We had to say goodbye to our dog Max. He was part of the family for ten years."
-    ]
-
-
-@pytest.mark.parametrize(
-    "sentence",
-    ["Long time no see!", "You've got this!", "You're gonna make a huge difference!", "Wow, that is so cool!"],
-)
-def test_exclamations_that_say_nothing_of_the_speaker_are_small_talk(sentence: str) -> None:
-    assert extract(sentence) == []
-
-
-@pytest.mark.parametrize(
-    "sentence", ["I ran my first 10k today!", "Ana got the job at Zeiss!", "You moved my keys again!"]
-)
-def test_exclamations_with_news_are_kept(sentence: str) -> None:
-    assert len(extract(sentence)) == 1
-
-
-def test_the_extraction_prompt_shows_a_brief_of_each_summary() -> None:
-    long = " ".join(f"Sentence {i} about the garden shed." for i in range(20))
-    request = extract_request([Utterance("User", "The shed roof leaks.")], [Scene("shed", long, "t", 3, "default")])
-    line = next(x for x in request.messages[1].content.splitlines() if x.startswith("- shed:"))
-    assert len(line.split()) == 2 + 30 + 1 and line.endswith("…")
-    assert request.data["scenes"][0][1] == long  # the offline engine still gets the whole summary
-
-
-def test_in_a_transcript_each_cell_says_who_said_it() -> None:
-    def cells(speaker: str, text: str) -> list[str]:
-        request = extract_request([Utterance(speaker, text)], [])
-        return [c["content"] for c in json.loads(OfflineEngine().complete(request))["cells"]]
-
-    assert cells("Melanie", "The kids loved the pottery class. I signed up for the spring course.") == [
-        "Melanie: The kids loved the pottery class.",
-        "Melanie signed up for the spring course.",
-    ]
-    assert cells("User", "The kids loved the pottery class.") == ["The kids loved the pottery class."]
+    runs = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("1", "2024")
+    }
+    assert len(runs) == 1

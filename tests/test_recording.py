@@ -59,7 +59,7 @@ def test_a_recording_holds_a_header_then_every_call(tmp_path: Path) -> None:
         "kind": "memkit-recording",
         "version": 1,
         "backend": "offline",
-        "description": "offline engine (deterministic rules, no network, no key)",
+        "description": OfflineEngine().describe(),
         "note": "offline demo",
     }
     assert call == {"kind": "call", "request": request_record(request), "response": reply}
@@ -165,8 +165,8 @@ def test_calls_through_invoke_are_logged_under_the_wrapper_names(tmp_path: Path)
     invoke(RecordingBackend(OfflineEngine(), path), answer_request("hello there", [], []), log)
     invoke(ReplayBackend(path), answer_request("hello there", [], []), log)
     assert [(c.backend, c.response) for c in log.calls] == [
-        ("recording:offline", "Noted: Hello there."),
-        ("replay", "Noted: Hello there."),
+        ("recording:offline", "Nothing to remember there."),
+        ("replay", "Nothing to remember there."),
     ]
 
 

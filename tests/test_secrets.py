@@ -129,7 +129,7 @@ def test_namespaces_never_see_each_other(tmp_path: Path) -> None:
     bob_agent.answer("Bob prefers the garden table for dinner.")
     # Bob asks about everything Alice said, with her words.
     reply = bob_agent.answer("Where is the spare key, and what is the surprise party in June?")
-    assert reply == "I have nothing in memory about that yet."
+    assert reply.startswith("I have nothing in memory") and "flowerpot" not in reply and "party for Bob" not in reply
     bob_ids = {c.id for c in bob.list_cells()}
     recall = bob_agent.last_recall
     assert recall is not None and {hit.id for hit in recall.hits} <= bob_ids

@@ -57,7 +57,7 @@ def test_recall_and_calls_views(db: MemoryDB) -> None:
     assert recall_df(agent.last_recall).empty
     agent.answer("We bought a blue sofa for the flat.")
     agent.answer("Which sofa did we buy?")
-    assert recall_df(agent.last_recall)["content"].tolist()[0] == "We bought a blue sofa for the flat."
+    assert recall_df(agent.last_recall)["content"].tolist()[0] == "User bought a blue sofa for the flat."
     calls = calls_df(agent.calls)
     assert calls["task"].tolist() == ["answer", "extract", "consolidate", "answer", "extract"]
     assert (calls["prompt_tokens"] > 0).all()
@@ -67,8 +67,8 @@ def test_demo_prints_scenes_offline(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
     assert "backend: offline engine" in out
-    assert "- agent-projects (3 cells): We are building an agent that remembers projects long term." in out
-    assert "[agent-projects] plan       0.60  It should organize conversations into topics automatically." in out
+    assert "- projects (2 cells): User is building an agent that remembers projects long term." in out
+    assert "[projects] fact       0.50  The agent should organize conversations into topics automatically." in out
 
 
 def test_chat_session_persists(
@@ -79,7 +79,7 @@ def test_chat_session_persists(
     monkeypatch.setattr("builtins.input", lambda prompt: next(lines))
     assert main(["chat", "--db", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "agent> Noted: you keep your bike in the basement." in out
+    assert "agent> Noted: User keeps User's bike in the basement." in out
     assert "User keeps User's bike in the basement." in out
     with MemoryDB(path) as db:
         assert db.count_cells() == 1

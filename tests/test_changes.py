@@ -1,0 +1,186 @@
+"""Memory that keeps up: the offline engine retires what changed, groups topics and answers from current facts.
+
+Conversations here are written for these tests; each asserts behaviour (which cell is current, what
+the answer names), not wording.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from memkit import Cell, MemoryDB, MemoryManager, WorkerAgent
+
+
+def remember(db: MemoryDB, *messages: str) -> MemoryManager:
+    manager = MemoryManager(db)
+    for message in messages:
+        manager.update(message, "Noted.")
+    return manager
+
+
+def current(db: MemoryDB) -> list[str]:
+    return [c.content for c in db.list_cells()]
+
+
+def retired(db: MemoryDB) -> list[str]:
+    return [c.content for c in db.list_cells(include_history=True) if c.status != "current"]
+
+
+def holding(cells: Iterable[str], *words: str) -> list[str]:
+    return [c for c in cells if all(w.lower() in c.lower() for w in words)]
+
+
+# -- changes --------------------------------------------------------------------------------------------
+
+
+def test_a_moved_appointment_retires_the_old_day(db: MemoryDB) -> None:
+    remember(db, "The plumber comes on Tuesday at 8.", "The plumber moved our slot to Thursday.")
+    assert holding(retired(db), "Tuesday") and not holding(current(db), "Tuesday")
+    assert holding(current(db), "Thursday")
+
+
+def test_a_new_amount_replaces_the_old_one_however_it_is_said(db: MemoryDB) -> None:
+    remember(db, "The fence quote came in at 2,400 dollars.", "Scratch that, the fence quote is now 2,750 dollars.")
+    assert holding(retired(db), "2,400") and holding(current(db), "2,750")
+
+
+def test_only_the_part_that_changed_is_retired(db: MemoryDB) -> None:
+    remember(db, "The physics exam is on the 14th and counts for 30% of the grade.")
+    remember(db, "The physics exam moved to the 21st.")
+    assert not holding(current(db), "14th")
+    assert holding(current(db), "30%")  # still true: it stays current
+    assert holding(current(db), "21st")
+
+
+def test_a_cancellation_retires_what_depended_on_it_and_nothing_else(db: MemoryDB) -> None:
+    remember(
+        db,
+        "We hired Bella's Kitchen as the caterer for the reunion.",
+        "Bella's Kitchen charges $40 a head.",
+        "Our neighbours gave us a lemon tree.",
+    )
+    remember(db, "Bella's Kitchen cancelled on us.")
+    assert not holding(current(db), "Bella's Kitchen charges")
+    assert not holding(current(db), "hired Bella's Kitchen")
+    assert holding(current(db), "lemon tree")  # "us" is no reason to retire it
+
+
+def test_no_longer_ends_a_habit(db: MemoryDB) -> None:
+    remember(db, "I drink two espressos every morning.", "I don't drink espresso anymore, doctor's orders.")
+    assert holding(retired(db), "espressos every morning")
+
+
+def test_a_task_done_is_retired(db: MemoryDB) -> None:
+    remember(db, "I need to fix the brakes on my bike before the tour.", "Fixed the bike brakes today!")
+    assert holding(retired(db), "fix the brakes")
+
+
+def test_instead_replaces_the_choice(db: MemoryDB) -> None:
+    remember(db, "We chose Northwind Removals for the move.")
+    remember(db, "Northwind Removals is fully booked, so we're going with Atlas Vans instead.")
+    assert holding(retired(db), "chose Northwind")
+    assert holding(current(db), "Atlas Vans")
+
+
+def test_saying_it_again_reinforces_the_cell(db: MemoryDB) -> None:
+    remember(db, "My sister Ilse lives in Graz.", "My sister Ilse lives in Graz.")
+    (cell,) = holding((c.content for c in db.list_cells()), "Ilse")
+    assert [c.seen_count for c in db.list_cells() if c.content == cell] == [2]
+
+
+def test_events_on_two_days_in_a_transcript_are_both_kept(db: MemoryDB) -> None:
+    MemoryManager(db).ingest(
+        [
+            ("Rosa", "I went to the pottery class on Monday.", "r1"),
+            ("Jun", "Nice!", "j1"),
+            ("Rosa", "I went to the pottery class again on Friday.", "r2"),
+        ],
+        progress=False,
+    )
+    assert retired(db) == []
+    assert len(holding(current(db), "pottery")) == 2
+
+
+def test_every_decision_says_why(db: MemoryDB) -> None:
+    manager = remember(db, "The dentist appointment is on May 3.")
+    result = manager.update("Change of plans: the dentist moved me to May 10.", "Noted.")
+    (revision,) = [r for r in result.revisions if r.action == "update"]
+    assert "May" in (db.get_cell(revision.target_id) or Cell).content  # type: ignore[union-attr]
+    assert revision.reason  # the rule and the words it matched
+
+
+# -- scenes -----------------------------------------------------------------------------------------
+
+
+def test_topics_get_their_own_scenes_and_a_return_finds_the_old_one(db: MemoryDB) -> None:
+    remember(
+        db,
+        "We're redoing the bathroom: new tiles, a walk-in shower and a heated towel rail.",
+        "My dentist says I need a filling in my upper left molar.",
+        "The tiler starts on the bathroom next Monday and the shower glass comes a week later.",
+    )
+    scenes = {c.content.split()[1] if c.content.startswith("User") else c.content: c.scene for c in db.list_cells()}
+    bathroom = {c.scene for c in db.list_cells() if "bathroom" in c.content.lower() or "shower" in c.content}
+    dentist = {c.scene for c in db.list_cells() if "filling" in c.content}
+    assert len(bathroom) == 1 and len(dentist) == 1 and bathroom != dentist, scenes
+
+
+def test_scene_names_are_what_a_person_would_call_the_topic(db: MemoryDB) -> None:
+    remember(db, "We're planning a trip to Kyoto in April with my parents.")
+    remember(db, "My dentist says I need a filling in my upper left molar.")
+    names = {s.scene for s in db.list_scenes()}
+    assert "trip-to-kyoto" in names
+    assert any("dentist" in name or "filling" in name for name in names), names
+
+
+# -- summaries --------------------------------------------------------------------------------------
+
+
+def test_a_summary_states_current_facts_without_the_assistants_advice(db: MemoryDB) -> None:
+    manager = MemoryManager(db)
+    manager.update("The plumber comes on Tuesday at 8.", "Great! I would clear the cupboard under the sink first.")
+    manager.update("The plumber moved our slot to Thursday.", "Good call to confirm it. You should ask for a text.")
+    (scene,) = db.list_scenes()
+    assert "Thursday" in scene.summary and "Tuesday" not in scene.summary
+    assert "cupboard" not in scene.summary and "text" not in scene.summary
+    assert len(scene.summary.split()) < 100
+
+
+# -- answers ----------------------------------------------------------------------------------------
+
+
+def ask(db: MemoryDB, question: str) -> str:
+    return WorkerAgent(db, MemoryManager(db)).answer(question)
+
+
+def test_the_answer_names_the_current_value_and_says_it_changed(db: MemoryDB) -> None:
+    remember(db, "The plumber comes on Tuesday at 8.", "The plumber moved our slot to Thursday.")
+    answer = ask(db, "When is the plumber coming?")
+    assert "Thursday" in answer and "Tuesday" not in answer
+    assert "moved" in answer or "updated" in answer  # it says it changed, not what it was
+    remember(db, "My gym membership costs 35 euros a month.", "The gym membership is now 42 euros a month.")
+    answer = ask(db, "How much is my gym membership?")
+    assert "42" in answer and "35" not in answer
+
+
+def test_a_when_question_is_answered_with_a_date(db: MemoryDB) -> None:
+    remember(
+        db,
+        "The choir concert is on 14 December at St. Mary's.",
+        "The choir concert programme has three carols and a Bach cantata.",
+    )
+    answer = ask(db, "When is the choir concert?")
+    assert "14 December" in answer and "Bach" not in answer
+
+
+def test_what_memory_does_not_hold_gets_a_plain_no(db: MemoryDB) -> None:
+    remember(db, "The choir concert is on 14 December at St. Mary's.", "My car needs new winter tyres.")
+    answer = ask(db, "Which bank holds my savings account?")
+    assert answer.startswith("I have nothing in memory")
+    assert "choir" not in answer and "tyres" not in answer
+
+
+def test_a_question_in_two_parts_gets_both(db: MemoryDB) -> None:
+    remember(db, "My accountant is Farida Osei.", "I owe about 640 pounds in tax this year.")
+    answer = ask(db, "Who is my accountant, and how much tax do I owe?")
+    assert "Farida" in answer and "640" in answer
