@@ -212,6 +212,10 @@ def _expletive(pronoun: Token, head: Token) -> bool:
         return False
     if pronoun.dep_ == "expl" or head.lemma_.lower() in _EXPLETIVE_HEADS:
         return True
+    if head.lemma_.lower() == "be" and any(
+        c.dep_ == "attr" and any(g.dep_ == "poss" for g in c.children) for c in head.children
+    ):
+        return True  # "it's my turn"
     return (
         head.lemma_.lower() == "be"
         and any(c.dep_ in ("ccomp", "xcomp", "csubj") for c in head.children)

@@ -354,11 +354,14 @@ def still_true(cell: Listed, statement: Statement) -> str | None:
     holding the old value or the ended thing. None when nothing sensible is left.
     """
     new = statement.facts
-    changed = {v.key for v in cell.facts.values if v.key not in {n.key for n in new.values}}
     change = statement.change
-    if change is not None:
-        changed |= set(change.thing | change.old)
-    changed -= new.words - cell.facts.words  # never what the statement itself brings in
+    if change is not None and change.kind in ("end", "done"):
+        # "Marcus has withdrawn": what ended is Marcus's part, not the whole list of investigators
+        changed = set(change.subject or change.thing)
+    else:
+        kinds = {v.kind for v in new.values}
+        changed = {v.key for v in cell.facts.values if v.kind in kinds and v.key not in {n.key for n in new.values}}
+        changed |= set(change.old) if change is not None else set()
     if not changed:
         return None
     doc = parse(cell.content)

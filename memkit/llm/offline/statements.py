@@ -222,6 +222,19 @@ def _apology(sentence: Span) -> bool:
     return not any(t.like_num or t.ent_type_ for t in sentence)
 
 
+def _its_mine(clause: Clause) -> None:
+    """ "It's my turn to host book club": the turn is the speaker's; "It" stands for nothing."""
+    subject, head = clause.subject, clause.head
+    if subject is None or subject.lower_ != "it" or head.lemma_.lower() != "be" or clause.prefix:
+        return
+    owned = next((c for c in head.children if c.dep_ == "attr" and any(g.dep_ == "poss" for g in c.children)), None)
+    if owned is None:
+        return
+    clause.tokens = [t for t in clause.tokens if t.i >= owned.left_edge.i]
+    clause.subject, clause.head = None, owned
+    clause.notes.append("'it is my ...' said of the speaker")
+
+
 def _obligation(clause: Clause, label: str, vocabulary: Vocabulary) -> None:
     """ "It is crucial to pay Anke by Friday": a task of the speaker's, said without "It"."""
     subject, head = clause.subject, clause.head
@@ -251,6 +264,7 @@ def _content(clause: Clause, label: str, vocabulary: Vocabulary) -> str:
 
 def _statement(speaker: str, clause: Clause, label: str, vocabulary: Vocabulary, role: str) -> Statement:
     _obligation(clause, label, vocabulary)
+    _its_mine(clause)
     group = [*clause.preceded, clause, *clause.joined]
     content = " ".join(_content(part, label, vocabulary) for part in group)
     if role == "named" and label.lower() not in content.lower():
