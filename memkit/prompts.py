@@ -314,6 +314,7 @@ def answer_request(
             "linked": [(n.link.kind, n.cell.content) for n in linked],
             "changed": [h.id in changed for h in hits],
             "contexts": [(contexts or {}).get(h.id, "") for h in hits],
+            "order": [h.id for h in hits],  # later cells were stored later
         },
         temperature=0.3,
         max_tokens=600,

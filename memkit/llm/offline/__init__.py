@@ -114,6 +114,7 @@ class OfflineEngine:
                     vocabulary=self.vocabulary,
                     changed=data.get("changed", ()),
                     contexts=data.get("contexts", ()),
+                    order=data.get("order", ()),
                 )
         except KeyError as exc:
             raise BackendError(

@@ -75,6 +75,8 @@ ROOT_VERB_WEIGHT = 3.0
 #: Kinds of value without which a cell cannot answer ("when" needs a date, "how much" an amount).
 _REQUIRED = frozenset({"DATE", "TIME", "MONEY", "CARDINAL", "QUANTITY", "PERCENT", "ORDINAL"})
 _WEAK_VERBS = frozenset(["be", "have", "do", "get", "go", "make", "say", "tell", "know", "think", "use", "take"])
+#: How much being the most recently stored of the recalled cells counts.
+RECENCY = 0.05
 #: A cell must cover at least this share of a question's focus to answer it.
 MIN_COVER = 0.34
 
@@ -194,6 +196,7 @@ def compose_answer(
     vocabulary: Vocabulary,
     changed: Sequence[bool] = (),
     contexts: Sequence[str] = (),
+    order: Sequence[int] = (),
 ) -> str:
     """Reply to ``text`` from recalled ``hits`` (type, content, score, matched, scene) and ``linked`` cells
     (link kind, content), as the module docstring describes.
@@ -202,6 +205,7 @@ def compose_answer(
     :param reading: reads a message into statements, given what was said before (to acknowledge one).
     :param changed: for each hit, whether it replaced an older cell.
     :param contexts: for each hit, the words around it where it was said.
+    :param order: for each hit, a number that grows with when it was stored (its id).
     """
     if not is_question(text):
         before = [h[1] for h in sorted(hits, key=lambda h: not h[3])][:2]  # what it may lean on
@@ -210,19 +214,21 @@ def compose_answer(
             return NOTHING_TO_KEEP
         return f"{NOTED} " + _noted(statements)
     parts = [p for p in _PART_SPLIT.split(text.strip()) if p.strip()] or [text]
+    ranks = {number: position for position, number in enumerate(sorted(order))}
+    newness = [ranks[order[i]] / max(1, len(order) - 1) if i < len(order) else 0.0 for i in range(len(hits))]
     pool = [
-        (h, changed[i] if i < len(changed) else False, contexts[i] if i < len(contexts) else "")
+        (h, changed[i] if i < len(changed) else False, contexts[i] if i < len(contexts) else "", newness[i])
         for i, h in enumerate(hits)
         if h[3]
     ]
-    pool += [(("fact", content, 0.0, True, ""), False, "") for _, content in linked]
-    reasons = [content for kind, content in linked if kind in ("cause", "follows-from")]
+    pool += [(("fact", content, 0.0, True, ""), False, "", 0.0) for _, content in linked]
+    reasons = [(kind, content) for kind, content in linked if kind in ("cause", "follows-from")]
     answers: list[str] = []
     used: set[str] = set()
     for part in parts:
         question = _read_question(part, vocabulary)
         best: tuple[float, str, bool] | None = None
-        for rank, ((_, content, _score, _matched, scene), was_changed, context) in enumerate(pool):
+        for rank, ((_, content, _score, _matched, scene), was_changed, context, new) in enumerate(pool):
             facts = facts_of(content)
             have, around = _have(facts, scene), _around(context)
             fits = bool(question.kinds and set(question.kinds) & facts.value_kinds())
@@ -232,7 +238,8 @@ def compose_answer(
                 continue
             if not fits and set(question.kinds) <= _REQUIRED and question.kinds:
                 continue  # "when" wants a date, "how much" an amount: a cell without one cannot answer
-            value = cover + (0.5 if fits else 0.0) - 0.02 * rank
+            # between cells that answer alike, the later one is more likely still true
+            value = cover + (0.5 if fits else 0.0) - 0.02 * rank + RECENCY * new
             if best is None or value > best[0]:
                 best = (value, content, was_changed)
         if best is None:
@@ -248,7 +255,18 @@ def compose_answer(
     if all(a.startswith(NOTHING) for a in answers):
         return " ".join(answers)
     reply = f"{FROM_MEMORY} " + " ".join(answers)
-    why = next((c for c in reasons if c not in used and not any(near_duplicate(c, u, 0.6) for u in used)), None)
-    if why is not None:  # a cause or a consequence linked to the answer explains it
+    asked = _read_question(text, vocabulary)
+    why = next(
+        (
+            c
+            for kind, c in reasons
+            if c not in used
+            and not any(near_duplicate(c, u, 0.6) for u in used)
+            # a cause explains the answer; what follows from it only when it is about what was asked
+            and (kind == "cause" or asked.nouns & (facts_of(c).anchors | facts_of(c).words))
+        ),
+        None,
+    )
+    if why is not None:  # a cause or a consequence linked to the answer, about what was asked, explains it
         reply += f" {LINKED} {why.strip()}"
     return reply

@@ -53,6 +53,8 @@ JOIN_THRESHOLD = 0.5
 NAME_WEIGHT = 1.5
 #: People recur across topics (the same sister, the same colleague): they tie an exchange to a scene weakly.
 PERSON_WEIGHT = 0.3
+#: A person only one scene has mentioned so far (the contractor of the renovation) is likely part of its topic.
+SINGLE_SCENE_PERSON_WEIGHT = 0.7
 TOPIC_WEIGHT = 0.3
 CONTINUITY_BONUS = 0.1
 _MAX_NAME_WORDS = 3
@@ -128,12 +130,7 @@ def choose_scene(
         shared = set(words) & set(counts)
         # a word a grown scene used once is an aside; in a young scene every word is all it has
         usual = _CHARACTERISTIC if len(facts) >= _GROWN else 1
-        weight = sum(
-            (PERSON_WEIGHT if word in people else NAME_WEIGHT if word in names else 1.0)
-            * min(1.0, counts[word] / usual)
-            / spread[word]
-            for word in shared
-        )
+        weight = sum(_weight(word, names, people, spread) * min(1.0, counts[word] / usual) for word in shared)
         score = weight / math.sqrt(min(max(len(words), 3), 4))
         theirs = _topics(counts, vocabulary)
         confidence = min(1.0, sum(theirs.values()) / 3)
@@ -146,6 +143,16 @@ def choose_scene(
     if best.score >= JOIN_THRESHOLD:
         return best
     return SceneChoice(new_name(), True, best.score)
+
+
+def _weight(word: str, names: frozenset[str], people: frozenset[str], spread: Counter[str]) -> float:
+    """How much one shared word ties an exchange to a scene: a name more, a person seen in several
+    scenes (the same sister in every topic) much less, and any word less the more scenes use it."""
+    if word in people:
+        base = PERSON_WEIGHT if spread[word] >= 2 else SINGLE_SCENE_PERSON_WEIGHT
+    else:
+        base = NAME_WEIGHT if word in names else 1.0
+    return base / spread[word]
 
 
 def scene_name(
