@@ -233,12 +233,15 @@ class Decision:
 class ParsedCells:
     """What the cell parser made of a model reply.
 
-    ``decisions[i]`` is the decision for ``cells[i]``.
+    ``decisions[i]`` is the decision for ``cells[i]``. ``error`` says why the
+    reply as a whole was unusable (no JSON, or JSON that is not a list of
+    cells); None when it was usable, even if it held no cells.
     """
 
     cells: tuple[NewCell, ...] = ()
     rejected: tuple[Rejection, ...] = field(default_factory=tuple)
     decisions: tuple[Decision, ...] = ()
+    error: str | None = None
 
 
 @dataclass(frozen=True)
