@@ -180,3 +180,53 @@ def test_the_calls_table_and_the_chat_box_show_what_the_server_said(db: memkit.M
     tab = chat.tables["LLM calls"].value
     assert "json_schema" in tab and "smollm2-135m" in tab and "321" in tab
     chat.close()
+
+
+# -- bounded schemas: a small model under a grammar cannot write past its budget -------
+
+
+def _unbounded(schema: object, where: str = "") -> list[str]:
+    """Paths of the strings without maxLength and arrays without maxItems in a JSON schema."""
+    if isinstance(schema, list):
+        return [path for i, item in enumerate(schema) for path in _unbounded(item, f"{where}[{i}]")]
+    if not isinstance(schema, dict):
+        return []
+    kinds = schema.get("type")
+    kinds = kinds if isinstance(kinds, list) else [kinds]
+    found = []
+    if "string" in kinds and "enum" not in schema and "maxLength" not in schema:
+        found.append(where)
+    if "array" in kinds and "maxItems" not in schema:
+        found.append(where)
+    return found + [path for key, value in schema.items() for path in _unbounded(value, f"{where}/{key}")]
+
+
+def _longest(schema: dict[str, object]) -> object:
+    """The longest reply a schema allows: every array full, every string at its maxLength."""
+    kind = schema.get("type")
+    kind = kind[0] if isinstance(kind, list) else kind
+    if "enum" in schema:
+        return max(schema["enum"], key=lambda v: len(json.dumps(v)))  # type: ignore[arg-type]
+    if kind == "object":
+        return {k: _longest(v) for k, v in schema["properties"].items()}  # type: ignore[attr-defined]
+    if kind == "array":
+        return [_longest(schema["items"])] * schema["maxItems"]  # type: ignore[arg-type,operator]
+    if kind == "string":
+        return "word " * (int(schema["maxLength"]) // 5)  # type: ignore[call-overload]
+    return 0.123
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        extraction(),
+        memkit.prompts.consolidate_request({"kitchen": ("", ())}),
+        memkit.prompts.consolidate_request({f"scene-{i}-with-a-long-name": ("", ()) for i in range(5)}),
+    ],
+)
+def test_reply_schemas_are_bounded_and_fit_the_token_budget(request_: memkit.LLMRequest) -> None:
+    assert request_.json_schema is not None
+    schema = request_.json_schema["schema"]
+    assert _unbounded(schema) == []
+    longest = json.dumps(_longest(schema))
+    assert len(longest) / 3 <= request_.max_tokens  # BPE tokens average more than 3 characters
