@@ -120,6 +120,8 @@ class Session:
 
 
 def _describe_update(result: UpdateResult) -> str:
+    if result.error is not None:
+        return f"not remembered yet ({result.error}); the text is kept for the manager's retry_failed()"
     if not result.cells:
         return "nothing to remember in that text (no statement the memory manager could keep)"
     noun = "cell" if len(result.cells) == 1 else "cells"

@@ -173,11 +173,10 @@ class MemoryManager:
         for name, value in (("user", user), ("assistant", assistant)):
             if not isinstance(value, str):
                 raise TypeError(f"{name} must be a string, not {type(value).__name__}")
+        utterances = [Utterance("User", user), Utterance("Assistant", assistant)]
         if exchange_id is None:
-            utterances = [Utterance("User", user), Utterance("Assistant", assistant)]
             return self.remember(utterances, source_id=source_id, occurred_at=occurred_at)
         when = to_iso(occurred_at, "occurred_at")
-        utterances = [Utterance("User", user), Utterance("Assistant", assistant)]
         with self._lock:
             self.db.extend_exchange(exchange_id, utterances[1:])
             return self._process(exchange_id, utterances, source_id, when, True, _context(utterances))
@@ -354,8 +353,8 @@ class MemoryManager:
             which the summary should stop saying.
 
         Scenes the reply leaves out, or all of them if the backend fails or
-        its reply is cut off, are consolidated extractively by the offline rules, so a summary is never
-        lost or left behind its cells.
+        its reply is cut off, are consolidated extractively by the offline
+        rules, so a summary is never lost or left behind its cells.
         """
         return self._consolidate(new_cells, retired)
 

@@ -191,3 +191,20 @@ def test_a_replayed_recording_says_what_the_server_said(tmp_path: Path, server: 
     assert [(c.finish_reason, c.json_mode) for c in replayed.calls.calls] == [
         (c.finish_reason, c.json_mode) for c in live.calls.calls
     ]
+
+
+def test_remember_magic_says_when_the_text_is_kept_for_a_retry(capsys: pytest.CaptureFixture[str]) -> None:
+    from memkit.magics import MemkitMagics
+
+    magics = MemkitMagics(None)  # type: ignore[arg-type]
+    magics.session.set_backend(ScriptedBackend(["no JSON here"]))
+    magics.remember("", "Remember my locker is 42.")
+    said = capsys.readouterr().out
+    assert "retry_failed" in said and "nothing to remember" not in said
+
+
+def test_a_cut_off_answer_is_returned_as_it_is_not_asked_again(db: MemoryDB, server: ChatServer) -> None:
+    server.replies = [("The kitchen budget is twelve thousand euros and", "length")]
+    agent = WorkerAgent(db, MemoryManager(db, "offline"), llm=model(server))
+    assert agent.answer("What is the kitchen budget?") == "The kitchen budget is twelve thousand euros and"
+    assert len([r for r in server.requests if r.body]) == 1  # prose cut short still reads; JSON cut short does not

@@ -27,7 +27,7 @@ __all__ = ["TASKS", "Backend", "CallLog", "LLMCall", "LLMRequest", "Reply", "est
 
 #: The jobs memkit asks a model to do.
 TASKS: tuple[str, ...] = ("extract", "consolidate", "answer")
-#: A reply cut off at ``max_tokens`` is asked for once more, with this many times the budget.
+#: A JSON reply cut off at ``max_tokens`` is asked for once more, with this many times the budget.
 RETRY_BUDGET = 2
 
 _TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
@@ -201,14 +201,15 @@ class CallLog:
 def invoke(backend: Backend, request: LLMRequest, log: CallLog | None = None) -> Reply:
     """Call ``backend`` with ``request``, time it, record it in ``log``.
 
-    A reply cut off at ``max_tokens`` is asked for once more with
+    A JSON reply cut off at ``max_tokens`` is asked for once more with
     :data:`RETRY_BUDGET` times the budget; if that one is cut off too, it is
-    returned as it is (``reply.cut_off``), for the caller to treat as unfinished.
+    returned as it is (``reply.cut_off``), for the caller to treat as
+    unfinished. (Prose cut short still reads, so an answer is not asked again.)
     Errors that are not memkit's own are wrapped in :class:`BackendError`;
     a failed call is recorded too, with its error.
     """
     reply = _call(backend, request, log)
-    if reply.cut_off:
+    if reply.cut_off and request.json_schema is not None:
         reply = _call(backend, replace(request, max_tokens=request.max_tokens * RETRY_BUDGET), log)
     return reply
 
