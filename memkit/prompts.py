@@ -50,6 +50,8 @@ REPLY_SCENE_CHARS = 40
 REPLY_CONTENT_CHARS = 200
 REPLY_REASON_CHARS = 80
 REPLY_SUMMARY_CHARS = 700
+#: The saliences a reply may give: tenths from 0 to 1 (an enum, which a grammar can hold to; a range it cannot).
+SALIENCE_STEPS = [round(step / 10, 1) for step in range(11)]
 #: The token budget of an extraction reply, and of a consolidation reply per scene.
 EXTRACT_MAX_TOKENS = 1000
 CONSOLIDATE_TOKENS_PER_SCENE = 300
@@ -125,7 +127,7 @@ _CELL_ITEM_SCHEMA = {
     "properties": {
         "scene": {"type": "string", "maxLength": REPLY_SCENE_CHARS},
         "cell_type": {"type": "string", "enum": list(CELL_TYPES)},
-        "salience": {"type": "number", "minimum": 0, "maximum": 1},
+        "salience": {"type": "number", "enum": SALIENCE_STEPS},
         "content": {"type": "string", "maxLength": REPLY_CONTENT_CHARS},
         "action": {"type": "string", "enum": list(ACTIONS)},
         "target": {"type": ["integer", "null"]},

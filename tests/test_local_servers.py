@@ -186,7 +186,7 @@ def test_the_calls_table_and_the_chat_box_show_what_the_server_said(db: memkit.M
 
 
 def _unbounded(schema: object, where: str = "") -> list[str]:
-    """Paths of the strings without maxLength and arrays without maxItems in a JSON schema."""
+    """Paths of the strings without maxLength, arrays without maxItems and number ranges a grammar cannot hold."""
     if isinstance(schema, list):
         return [path for i, item in enumerate(schema) for path in _unbounded(item, f"{where}[{i}]")]
     if not isinstance(schema, dict):
@@ -198,6 +198,8 @@ def _unbounded(schema: object, where: str = "") -> list[str]:
         found.append(where)
     if "array" in kinds and "maxItems" not in schema:
         found.append(where)
+    if "number" in kinds and "enum" not in schema and ("minimum" in schema or "maximum" in schema):
+        found.append(where)  # grammars (llama.cpp's) bound integers and enums, not numbers
     return found + [path for key, value in schema.items() for path in _unbounded(value, f"{where}/{key}")]
 
 
