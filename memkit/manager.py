@@ -438,8 +438,7 @@ class MemoryManager:
                 if in_a_row >= MAX_FAILURES_IN_A_ROW:
                     failed.append((ids[index], f"not tried: the backend failed {in_a_row} times in a row"))
                     continue
-                around = utterances[max(0, index - 1) : index + 2]
-                context = _context(around, speakers=True)
+                context = _context(utterances[max(0, index - 1) : index + 2], speakers=True)
                 try:
                     result = self._process(
                         ids[index], [utterance], utterance.source_id, utterance.occurred_at, False, context, pending
@@ -464,12 +463,8 @@ class MemoryManager:
             if pending or pending_retired:
                 self.consolidate(pending, pending_retired)
         if failed:
-            warnings.warn(
-                f"{len(failed)} of {len(utterances)} messages are logged but not yet in memory "
-                f"(first: {failed[0][1]}); call retry_failed() to process them",
-                UserWarning,
-                stacklevel=2,
-            )
+            kept = f"{len(failed)} of {len(utterances)} messages are logged but not yet in memory"
+            warnings.warn(f"{kept} (first: {failed[0][1]}); call retry_failed() to process them", stacklevel=2)
         return IngestResult(len(utterances), total_cells, tuple(rejected), tuple(scenes), tuple(failed))
 
     def retry_failed(self) -> list[UpdateResult]:
