@@ -5,18 +5,23 @@ memory; the manager is the only writer (the agent tells it which cells an
 answer used, which slows their decay). With ``background=True`` the
 memory update runs on a worker thread, so the reply is not held back by
 extraction and consolidation; :meth:`WorkerAgent.wait` waits for it.
+
+No failure loses the user's words: the message is logged before the model
+is asked, and a memory update that fails keeps its exchange for
+``manager.retry_failed()`` without taking the reply away.
 """
 
 from __future__ import annotations
 
 import threading
+import warnings
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from .db import MemoryDB
-from .errors import UpdateFailedError
+from .errors import MemkitError, UpdateFailedError
 from .links import Neighbour, links_of, neighbours
-from .llm import Backend, LLMCall, choose_backend, invoke
+from .llm import Backend, LLMCall, LLMRequest, choose_backend, invoke
 from .manager import MemoryManager, UpdateResult
 from .prompts import answer_request
 from .redact import redact_secrets
@@ -96,13 +101,60 @@ class WorkerAgent:
         return Recall(text, hits, scenes, tuple(linked))
 
     def answer(self, text: str) -> str:
-        """Reply to ``text`` with recalled memory, then hand the exchange to the manager."""
+        """Reply to ``text`` with recalled memory, then hand the exchange to the manager.
+
+        The message is logged first: if no reply comes, the error is raised
+        and ``manager.retry_failed()`` remembers the message later. If the
+        memory update fails, the reply is still returned (with a warning, in
+        the default synchronous mode) and :meth:`wait` reports the failure.
+        """
         if not isinstance(text, str):
             raise TypeError(f"text must be a string, not {type(text).__name__}")
         text = redact_secrets(clean_text(text))  # a key pasted by mistake is never sent or stored
-        recall = self.recall(text)
-        self.last_recall = recall
-        self.manager.recalled([*(hit.id for hit in recall.hits if hit.matched), *(n.cell.id for n in recall.linked)])
+        exchange_id = self.manager.log_message(text)
+        try:
+            recall = self.recall(text)
+            self.last_recall = recall
+            self.manager.recalled(
+                [*(hit.id for hit in recall.hits if hit.matched), *(n.cell.id for n in recall.linked)]
+            )
+            reply = invoke(self.llm, self._request(text, recall), self.manager.calls)
+        except MemkitError as exc:
+            self.manager.no_reply(exchange_id, str(exc))
+            raise
+        if self.background:
+            with self._lock:
+                if self._executor is None:
+                    self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memkit-update")
+                self._pending.append(self._executor.submit(self.manager.update, text, reply, exchange_id=exchange_id))
+        else:
+            self._update_now(text, reply, exchange_id)
+        return reply
+
+    def _update_now(self, text: str, reply: str, exchange_id: int) -> None:
+        """Update memory on this thread; keep a failure for :meth:`wait` and warn, never raise."""
+        done: Future[UpdateResult] = Future()
+        try:
+            result = self.manager.update(text, reply, exchange_id=exchange_id)
+        except MemkitError as exc:
+            done.set_exception(exc)
+            reason = str(exc)
+        else:
+            if result.error is None:
+                return
+            done.set_result(result)
+            reason = result.error
+        with self._lock:
+            self._pending.append(done)
+        warnings.warn(
+            f"memory update failed: {reason}; the reply stands and the exchange is kept: "
+            "call manager.retry_failed() to process it again",
+            UserWarning,
+            stacklevel=3,
+        )
+
+    def _request(self, text: str, recall: Recall) -> LLMRequest:
+        """The answer request, with what each hit replaced and the words around it (for the offline engine)."""
         matched = [hit.id for hit in recall.hits if hit.matched]
         replaced = {cell_id: _replaced(self.db, cell_id) for cell_id in matched}
         updated = [cell_id for cell_id, older in replaced.items() if older]
@@ -111,16 +163,7 @@ class WorkerAgent:
             for cell in (self.db.get_cell(i) for i in matched)
             if cell is not None
         }
-        request = answer_request(text, recall.hits, recall.scenes, recall.linked, updated, contexts)
-        reply = invoke(self.llm, request, self.manager.calls)
-        if self.background:
-            with self._lock:
-                if self._executor is None:
-                    self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memkit-update")
-                self._pending.append(self._executor.submit(self.manager.update, text, reply))
-        else:
-            self.manager.update(text, reply)
-        return reply
+        return answer_request(text, recall.hits, recall.scenes, recall.linked, updated, contexts)
 
     @property
     def updating(self) -> bool:
@@ -131,24 +174,27 @@ class WorkerAgent:
     def wait(self, timeout: float | None = None) -> list[UpdateResult]:
         """Wait for background memory updates; return their results in order.
 
-        :raises UpdateFailedError: an update failed (its exchange stays logged
-            as failed; ``manager.retry_failed()`` processes it again).
+        :raises UpdateFailedError: an update since the last call failed, in the
+            background or not (its exchange stays logged as failed;
+            ``manager.retry_failed()`` processes it again).
         """
         with self._lock:
             pending, self._pending = self._pending, []
         results: list[UpdateResult] = []
-        errors: list[BaseException] = []
+        failures: list[tuple[str, BaseException | None]] = []
         for future in pending:
             error = future.exception(timeout=timeout)
-            if error is None:
-                results.append(future.result())
-            else:
-                errors.append(error)
-        if errors:
+            if error is not None:
+                failures.append((str(error), error))
+                continue
+            results.append(future.result())
+            if results[-1].error is not None:
+                failures.append((str(results[-1].error), None))
+        if failures:
             raise UpdateFailedError(
-                f"{len(errors)} memory update(s) failed: {errors[0]}; "
+                f"{len(failures)} memory update(s) failed: {failures[0][0]}; "
                 "the exchanges are kept, call manager.retry_failed() to process them again"
-            ) from errors[0]
+            ) from failures[0][1]
         return results
 
     def close(self) -> None:

@@ -27,10 +27,11 @@ def _backend_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=["offline", "openai"], help="default: from the environment, else offline")
     parser.add_argument("--model", help="model name for an OpenAI-compatible backend")
     parser.add_argument("--base-url", help="server address, e.g. http://localhost:11434/v1 for Ollama")
+    parser.add_argument("--timeout", type=float, help="seconds a model server is given to answer (default 60)")
 
 
 def _build(args: argparse.Namespace) -> tuple[MemoryDB, WorkerAgent]:
-    backend = choose_backend(args.backend, model=args.model, base_url=args.base_url)
+    backend = choose_backend(args.backend, model=args.model, base_url=args.base_url, timeout=args.timeout)
     db = MemoryDB(args.db, namespace=args.namespace)
     manager = MemoryManager(db, backend)
     return db, WorkerAgent(db, manager)

@@ -13,6 +13,7 @@ __all__ = [
     "BackendError",
     "BackendTimeoutError",
     "CellNotFoundError",
+    "ConfigurationError",
     "DatabaseError",
     "DatasetError",
     "HistoryConflictError",
@@ -28,6 +29,10 @@ __all__ = [
 
 class MemkitError(Exception):
     """Base class of every error memkit raises."""
+
+
+class ConfigurationError(MemkitError, ValueError):
+    """A setting (an argument, an environment variable, a command-line flag) has a value memkit cannot use."""
 
 
 class DatabaseError(MemkitError):

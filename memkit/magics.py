@@ -120,6 +120,8 @@ class Session:
 
 
 def _describe_update(result: UpdateResult) -> str:
+    if result.error is not None:
+        return f"not remembered yet ({result.error}); the text is kept for the manager's retry_failed()"
     if not result.cells:
         return "nothing to remember in that text (no statement the memory manager could keep)"
     noun = "cell" if len(result.cells) == 1 else "cells"
@@ -186,11 +188,12 @@ class MemkitMagics(Magics):
         parser.add_argument("file", nargs="?")
         parser.add_argument("--model")
         parser.add_argument("--base-url")
+        parser.add_argument("--timeout", type=float, help="seconds a model server is given to answer")
         parser.add_argument("--mode", choices=["x", "a", "w"], default="x", help="record: new, append, overwrite")
         args = parser.parse_args(shlex.split(rest))
         backend: Backend
         if args.kind in ("offline", "openai"):
-            backend = choose_backend(args.kind, model=args.model, base_url=args.base_url)
+            backend = choose_backend(args.kind, model=args.model, base_url=args.base_url, timeout=args.timeout)
         elif args.kind == "replay":
             backend = ReplayBackend(args.file or _course_recording())
         else:

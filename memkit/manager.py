@@ -20,6 +20,7 @@ none of their prompts grows with the conversation.
 from __future__ import annotations
 
 import threading
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -54,6 +55,9 @@ RECENT_CELLS = 3
 #: How many further current cells the offline engine reads for facts an exchange changes.
 MAX_SLOT_CELLS = 60
 _SLOT_MATCHES = 20
+#: After this many backend errors in a row, ``ingest`` stops calling the backend
+#: (a server that is down); the messages left wait, logged, for ``retry_failed``.
+MAX_FAILURES_IN_A_ROW = 3
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,10 @@ class UpdateResult:
     """What one exchange did to memory.
 
     ``cells`` are the cells it stored, ``superseded`` the stored cells it
-    replaced, ``revisions`` what was done with each extracted cell.
+    replaced, ``revisions`` what was done with each extracted cell. ``error``
+    says why nothing could be taken from the model's reply (cut off, or no
+    usable JSON): the exchange is then kept, failed, for
+    :meth:`MemoryManager.retry_failed`; None when it was processed.
     """
 
     exchange_id: int
@@ -70,16 +77,22 @@ class UpdateResult:
     scenes: tuple[str, ...]
     revisions: tuple[Revision, ...] = ()
     superseded: tuple[Cell, ...] = ()
+    error: str | None = None
 
 
 @dataclass(frozen=True)
 class IngestResult:
-    """What importing a transcript added to memory."""
+    """What importing a transcript added to memory.
+
+    ``failed`` holds (exchange id, why) for each message that is logged but
+    not yet in memory; :meth:`MemoryManager.retry_failed` processes them.
+    """
 
     messages: int
     cells: int
     rejected: tuple[Rejection, ...]
     scenes: tuple[str, ...]
+    failed: tuple[tuple[int, str], ...] = ()
 
 
 def _as_utterance(item: Any) -> Utterance:
@@ -153,13 +166,36 @@ class MemoryManager:
         *,
         source_id: str | None = None,
         occurred_at: str | datetime | None = None,
+        exchange_id: int | None = None,
     ) -> UpdateResult:
-        """Remember one user/assistant exchange: extract cells, store them, consolidate their scenes."""
+        """Remember one user/assistant exchange: extract cells, store them, consolidate their scenes.
+
+        :param exchange_id: the id :meth:`log_message` gave the user's message
+            when it was logged before being answered; the reply joins that exchange.
+        """
         for name, value in (("user", user), ("assistant", assistant)):
             if not isinstance(value, str):
                 raise TypeError(f"{name} must be a string, not {type(value).__name__}")
         utterances = [Utterance("User", user), Utterance("Assistant", assistant)]
-        return self.remember(utterances, source_id=source_id, occurred_at=occurred_at)
+        if exchange_id is None:
+            return self.remember(utterances, source_id=source_id, occurred_at=occurred_at)
+        when = to_iso(occurred_at, "occurred_at")
+        with self._lock:
+            self.db.extend_exchange(exchange_id, utterances[1:])
+            return self._process(exchange_id, utterances, source_id, when, True, _context(utterances))
+
+    def log_message(self, text: str, *, speaker: str = "User") -> int:
+        """Log a message before it is answered, so it is kept whatever happens next; return its exchange id.
+
+        Give the id to :meth:`update` with the reply. If no reply comes,
+        :meth:`no_reply` marks the exchange failed, and :meth:`retry_failed`
+        remembers the message on its own.
+        """
+        return self.db.log_exchange([Utterance(speaker, text)])
+
+    def no_reply(self, exchange_id: int, error: str) -> None:
+        """Mark a message logged by :meth:`log_message` as failed: it got no reply, for ``error``."""
+        self.db.mark_exchange(exchange_id, "failed", f"no reply: {error}")
 
     def remember(
         self,
@@ -207,6 +243,9 @@ class MemoryManager:
                 candidates=on_slot,
             )
             parsed = parse_cells(invoke(self.llm, request, self.calls), cell_types=self.db.cell_types)
+            if parsed.error is not None:  # nothing usable in the reply: keep the exchange for retry_failed()
+                self.db.mark_exchange(exchange_id, "failed", parsed.error)
+                return UpdateResult(exchange_id, (), parsed.rejected, (), error=parsed.error)
             new_cells = [
                 replace(c, source_id=source_id, occurred_at=occurred_at, context=context) for c in parsed.cells
             ]
@@ -346,9 +385,9 @@ class MemoryManager:
         :param retired: scene -> contents of cells that stopped being current,
             which the summary should stop saying.
 
-        Scenes the reply leaves out, or all of them if the backend fails, are
-        consolidated extractively by the offline rules, so a summary is never
-        lost or left behind its cells.
+        Scenes the reply leaves out, or all of them if the backend fails or
+        its reply is cut off, are consolidated extractively by the offline
+        rules, so a summary is never lost or left behind its cells.
         """
         return self._consolidate(new_cells, retired)
 
@@ -371,7 +410,7 @@ class MemoryManager:
             return {}
         try:
             reply = invoke(self.llm, consolidate_request(updates, retired), self.calls)
-            summaries = parse_summaries(reply, list(updates))
+            summaries = {} if reply.cut_off else parse_summaries(reply, list(updates))
         except MemkitError:
             summaries = {}
         for scene, (summary, cells) in updates.items():
@@ -405,6 +444,12 @@ class MemoryManager:
         :param progress: show a progress bar.
         :param consolidate_every: fold new cells into scene summaries after this
             many messages (and at the end).
+
+        Every message is logged before any is processed. A message the
+        backend fails on is kept, failed, and the next one is processed; after
+        :data:`MAX_FAILURES_IN_A_ROW` errors in a row the backend is not called
+        again and the messages left stay logged. ``failed`` in the result lists
+        them all; :meth:`retry_failed` processes them later.
         """
         from tqdm.auto import tqdm
 
@@ -415,23 +460,29 @@ class MemoryManager:
         pending: dict[str, list[NewCell]] = {}
         pending_retired: dict[str, list[str]] = {}
         rejected: list[Rejection] = []
+        failed: list[tuple[int, str]] = []
         total_cells = 0
         scenes: dict[str, None] = {}
         with self._lock:
+            with self.db.transaction():
+                ids = [self.db.log_exchange([u], source_id=u.source_id, occurred_at=u.occurred_at) for u in utterances]
+            in_a_row = 0
             for index, utterance in enumerate(tqdm(utterances, desc="ingest", unit="msg", disable=not progress)):
-                exchange_id = self.db.log_exchange(
-                    [utterance], source_id=utterance.source_id, occurred_at=utterance.occurred_at
-                )
-                around = utterances[max(0, index - 1) : index + 2]
-                result = self._process(
-                    exchange_id,
-                    [utterance],
-                    utterance.source_id,
-                    utterance.occurred_at,
-                    False,
-                    _context(around, speakers=True),
-                    pending,
-                )
+                if in_a_row >= MAX_FAILURES_IN_A_ROW:
+                    failed.append((ids[index], f"not tried: the backend failed {in_a_row} times in a row"))
+                    continue
+                context = _context(utterances[max(0, index - 1) : index + 2], speakers=True)
+                try:
+                    result = self._process(
+                        ids[index], [utterance], utterance.source_id, utterance.occurred_at, False, context, pending
+                    )
+                except MemkitError as exc:
+                    in_a_row += 1
+                    failed.append((ids[index], str(exc)))
+                    continue
+                in_a_row = 0
+                if result.error is not None:
+                    failed.append((ids[index], result.error))
                 for cell in result.cells:
                     pending.setdefault(cell.scene, []).append(_as_new(cell))
                     scenes[cell.scene] = None
@@ -444,7 +495,10 @@ class MemoryManager:
                     pending, pending_retired = {}, {}
             if pending or pending_retired:
                 self.consolidate(pending, pending_retired)
-        return IngestResult(len(utterances), total_cells, tuple(rejected), tuple(scenes))
+        if failed:
+            kept = f"{len(failed)} of {len(utterances)} messages are logged but not yet in memory"
+            warnings.warn(f"{kept} (first: {failed[0][1]}); call retry_failed() to process them", stacklevel=2)
+        return IngestResult(len(utterances), total_cells, tuple(rejected), tuple(scenes), tuple(failed))
 
     def retry_failed(self) -> list[UpdateResult]:
         """Process again every logged exchange that failed or was interrupted."""

@@ -15,11 +15,13 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from .llm.base import Reply
 from .types import (
     ACTIONS,
     CELL_TYPES,
     DEFAULT_SCENE,
     LINK_KINDS,
+    MAX_RETIRES,
     Decision,
     NewCell,
     ParsedCells,
@@ -136,8 +138,6 @@ _ACTION_KEYS = ("action", "decision", "operation", "op", "event")
 _TARGET_KEYS = ("target", "target_id", "target_cell", "cell_id", "existing", "ref")
 _RELATION_KEYS = ("relation", "link", "link_kind")
 _RETIRES_KEYS = ("retires", "also_retires", "retire", "ends")
-#: At most this many extra cells one new cell may retire.
-MAX_RETIRES = 8
 _REASON_KEYS = ("reason", "why", "rationale", "because")
 _TARGET_TEXT = re.compile(r"^\s*(?:cell\s*|no\.?\s*|number\s*)?[#\[(]?\s*(\d{1,6})\s*[\])]?\s*$", re.IGNORECASE)
 _FENCE = re.compile(r"```[a-zA-Z0-9_-]*")
@@ -344,18 +344,21 @@ def parse_cells(
 ) -> ParsedCells:
     """Parse a model's extraction reply into cells, with a reason for each rejected item.
 
-    Never raises on bad model output: an unusable reply gives no cells and
-    one rejection saying why.
+    Never raises on bad model output. A reply with nothing usable (empty, cut
+    off at its token limit, no JSON, JSON that is not a list of cells, or
+    only items that are rejected) gives no cells and says why in ``error``.
     """
+    if isinstance(raw, Reply) and raw.cut_off:  # never taken as if whole
+        return _unusable(raw[:500], "the reply was cut off at its token limit, also when asked with a larger one")
     if not isinstance(raw, str) or not raw.strip():
-        return ParsedCells((), (Rejection(raw, "the reply was empty"),))
+        return _unusable(raw, "the reply was empty")
     try:
         value = find_json(raw)
     except ValueError:
-        return ParsedCells((), (Rejection(raw[:500], "the reply held no JSON object or array"),))
+        return _unusable(raw[:500], "the reply held no JSON object or array")
     items = _items(value)
     if items is None:
-        return ParsedCells((), (Rejection(value, 'the JSON was neither a list of cells nor {"cells": [...]}'),))
+        return _unusable(value, 'the JSON was neither a list of cells nor {"cells": [...]}')
     cells: list[NewCell] = []
     decisions: list[Decision] = []
     rejected: list[Rejection] = []
@@ -385,15 +388,21 @@ def parse_cells(
             )
         )
         decisions.append(parse_decision(item))
-    return ParsedCells(tuple(cells), tuple(rejected), tuple(decisions))
+    error = f"none of the {len(rejected)} items of the reply could be used" if rejected and not cells else None
+    return ParsedCells(tuple(cells), tuple(rejected), tuple(decisions), error)
+
+
+def _unusable(item: Any, reason: str) -> ParsedCells:
+    return ParsedCells((), (Rejection(item, reason),), error=reason)
 
 
 def parse_summaries(raw: str, scenes: Sequence[str]) -> dict[str, str]:
     """Parse a consolidation reply into ``{scene: summary}`` for the requested scenes.
 
     Accepts ``{"summaries": [{"scene", "summary"}]}``, a plain ``{scene:
-    summary}`` object, or (when one scene was asked for) plain text. Scenes
-    the reply does not cover are left out; the caller keeps their old summary.
+    summary}`` object, or (when one scene was asked for) plain text that is
+    not broken JSON. Scenes the reply does not cover are left out; the caller
+    keeps their old summary.
     """
     wanted = {normalise_scene(s): s for s in scenes}
     found: dict[str, str] = {}
@@ -420,6 +429,6 @@ def parse_summaries(raw: str, scenes: Sequence[str]) -> dict[str, str]:
                 found[wanted[key]] = _cut(" ".join(clean_text(summary).split()), MAX_SUMMARY_CHARS)
     if not found and value is None and len(wanted) == 1:
         text = " ".join(_strip_fences(raw).split())
-        if text:
+        if text and not text.startswith(("{", "[")):  # JSON that does not parse is no summary
             found[next(iter(wanted.values()))] = _cut(clean_text(text), MAX_SUMMARY_CHARS)
     return found

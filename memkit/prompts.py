@@ -14,7 +14,7 @@ from typing import Any
 
 from .links import Neighbour
 from .llm.base import LLMRequest
-from .types import ACTIONS, CELL_TYPES, LINK_KINDS, Cell, Hit, Message, NewCell, Scene, Utterance
+from .types import ACTIONS, CELL_TYPES, LINK_KINDS, MAX_RETIRES, Cell, Hit, Message, NewCell, Scene, Utterance
 
 __all__ = [
     "ANSWER_SYSTEM",
@@ -39,6 +39,22 @@ MAX_CELLS_IN_PROMPT = 8
 #: The extraction prompt shows this many words of each scene's summary: enough
 #: to tell scenes apart, and it keeps the prompt from growing as summaries fill.
 SCENE_WORDS_IN_PROMPT = 30
+
+# Bounds of a reply (maxItems and maxLength in its JSON schema). A small model
+# held to a schema by a grammar otherwise writes one string until max_tokens
+# cuts it off; bounded, the longest reply allowed fits the token budget.
+#: At most this many cells in one extraction reply.
+MAX_CELLS_IN_REPLY = 6
+#: The longest scene name, cell content, decision reason and scene summary a reply may hold, in characters.
+REPLY_SCENE_CHARS = 40
+REPLY_CONTENT_CHARS = 200
+REPLY_REASON_CHARS = 80
+REPLY_SUMMARY_CHARS = 700
+#: The saliences a reply may give: tenths from 0 to 1 (an enum, which a grammar can hold to; a range it cannot).
+SALIENCE_STEPS = [round(step / 10, 1) for step in range(11)]
+#: The token budget of an extraction reply, and of a consolidation reply per scene.
+EXTRACT_MAX_TOKENS = 1100
+CONSOLIDATE_TOKENS_PER_SCENE = 300
 
 EXTRACT_SYSTEM = """\
 You are the memory manager of a conversational assistant. Turn the conversation you are given \
@@ -111,15 +127,15 @@ you. Use it when it is relevant, and say so when memory does not hold the answer
 _CELL_ITEM_SCHEMA = {
     "type": "object",
     "properties": {
-        "scene": {"type": "string"},
+        "scene": {"type": "string", "maxLength": REPLY_SCENE_CHARS},
         "cell_type": {"type": "string", "enum": list(CELL_TYPES)},
-        "salience": {"type": "number", "minimum": 0, "maximum": 1},
-        "content": {"type": "string"},
+        "salience": {"type": "number", "enum": SALIENCE_STEPS},
+        "content": {"type": "string", "maxLength": REPLY_CONTENT_CHARS},
         "action": {"type": "string", "enum": list(ACTIONS)},
         "target": {"type": ["integer", "null"]},
-        "retires": {"type": "array", "items": {"type": "integer"}},
+        "retires": {"type": "array", "items": {"type": "integer"}, "maxItems": MAX_RETIRES},
         "relation": {"type": ["string", "null"], "enum": [*(k for k in LINK_KINDS if k != "replaces"), None]},
-        "reason": {"type": "string"},
+        "reason": {"type": "string", "maxLength": REPLY_REASON_CHARS},
     },
     "required": ["scene", "cell_type", "salience", "content"],
     "additionalProperties": False,
@@ -130,13 +146,13 @@ EXTRACT_SCHEMA: dict[str, Any] = {
     "name": "memory_cells",
     "schema": {
         "type": "object",
-        "properties": {"cells": {"type": "array", "items": _CELL_ITEM_SCHEMA}},
+        "properties": {"cells": {"type": "array", "items": _CELL_ITEM_SCHEMA, "maxItems": MAX_CELLS_IN_REPLY}},
         "required": ["cells"],
         "additionalProperties": False,
     },
 }
 
-#: JSON schema of the consolidation reply.
+#: JSON schema of the consolidation reply (each request names its own scenes and counts them).
 CONSOLIDATE_SCHEMA: dict[str, Any] = {
     "name": "scene_summaries",
     "schema": {
@@ -146,10 +162,14 @@ CONSOLIDATE_SCHEMA: dict[str, Any] = {
                 "type": "array",
                 "items": {
                     "type": "object",
-                    "properties": {"scene": {"type": "string"}, "summary": {"type": "string"}},
+                    "properties": {
+                        "scene": {"type": "string", "maxLength": REPLY_SCENE_CHARS},
+                        "summary": {"type": "string", "maxLength": REPLY_SUMMARY_CHARS},
+                    },
                     "required": ["scene", "summary"],
                     "additionalProperties": False,
                 },
+                "maxItems": 1,
             }
         },
         "required": ["summaries"],
@@ -219,6 +239,7 @@ def extract_request(
             ),
         ),
         json_schema=schema,
+        max_tokens=EXTRACT_MAX_TOKENS,
         data={
             "utterances": [(u.speaker, u.text) for u in utterances],
             "scenes": [(s.scene, s.summary, list((profiles or {}).get(s.scene, ()))) for s in listed],
@@ -254,10 +275,15 @@ def consolidate_request(
             lines = "\n".join(f"- {escape_data(_one_line(content))}" for content in gone)
             block = block.replace("</new_cells>\n", f"</new_cells>\n<retired_cells>\n{lines}\n</retired_cells>\n")
         blocks.append(block)
+    schema = json.loads(json.dumps(CONSOLIDATE_SCHEMA))
+    summaries = schema["schema"]["properties"]["summaries"]
+    summaries["maxItems"] = len(updates)
+    summaries["items"]["properties"]["scene"] = {"type": "string", "enum": list(updates)}
     return LLMRequest(
         task="consolidate",
         messages=(Message("system", CONSOLIDATE_SYSTEM), Message("user", "\n\n".join(blocks))),
-        json_schema=CONSOLIDATE_SCHEMA,
+        json_schema=schema,
+        max_tokens=CONSOLIDATE_TOKENS_PER_SCENE * max(1, len(updates)),
         data={
             "scenes": {
                 scene: {

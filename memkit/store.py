@@ -150,10 +150,7 @@ class Store:
         occurred_at: str | datetime | None = None,
     ) -> int:
         """Record an exchange before it is turned into cells; return its id."""
-        payload = json.dumps(
-            [[redact_secrets(clean_text(u.speaker)), redact_secrets(clean_text(u.text))] for u in utterances],
-            ensure_ascii=False,
-        )
+        payload = json.dumps(_stored(utterances), ensure_ascii=False)
         with self.transaction() as conn:
             cursor = conn.execute(
                 "INSERT INTO mem_exchanges (namespace, utterances, source_id, occurred_at, created_at)"
@@ -167,6 +164,19 @@ class Store:
                 ),
             )
         return int(cursor.lastrowid or 0)
+
+    def extend_exchange(self, exchange_id: int, utterances: Sequence[Utterance]) -> None:
+        """Add utterances to a logged exchange (the reply to a message logged before it was answered)."""
+        with self.transaction() as conn:
+            row = conn.execute(
+                "SELECT utterances FROM mem_exchanges WHERE id = ? AND namespace = ?", (exchange_id, self.namespace)
+            ).fetchone()
+            if row is None:
+                raise ValueError(f"no exchange {exchange_id} in namespace {self.namespace!r}")
+            conn.execute(
+                "UPDATE mem_exchanges SET utterances = ? WHERE id = ?",
+                (json.dumps([*json.loads(row[0]), *_stored(utterances)], ensure_ascii=False), exchange_id),
+            )
 
     def mark_exchange(self, exchange_id: int, status: str, error: str | None = None) -> None:
         """Set an exchange's status to ``pending``, ``done`` or ``failed``."""
@@ -277,3 +287,8 @@ class Store:
         ):
             problems.append(f"exchange {row['id']} is {row['status']} but already has {row['cells']} cells")
         return problems
+
+
+def _stored(utterances: Sequence[Utterance]) -> list[list[str]]:
+    """Utterances as the exchange log keeps them: [speaker, text] pairs, cleaned, keys redacted."""
+    return [[redact_secrets(clean_text(u.speaker)), redact_secrets(clean_text(u.text))] for u in utterances]

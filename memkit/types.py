@@ -16,6 +16,7 @@ __all__ = [
     "CELL_TYPES",
     "DEFAULT_SCENE",
     "LINK_KINDS",
+    "MAX_RETIRES",
     "Cell",
     "Decision",
     "Event",
@@ -43,6 +44,9 @@ ACTIONS: tuple[str, ...] = ("add", "reinforce", "update", "supersede", "ignore")
 #: source is a cause of the target; ``follows-from``: the source follows from
 #: the target; ``replaces``: the source superseded the target.
 LINK_KINDS: tuple[str, ...] = ("same-subject", "cause", "follows-from", "replaces")
+
+#: At most this many other cells one new cell may retire (see :class:`Decision`).
+MAX_RETIRES = 4
 
 #: The scene used when nothing better is known.
 DEFAULT_SCENE = "general"
@@ -236,12 +240,15 @@ class Decision:
 class ParsedCells:
     """What the cell parser made of a model reply.
 
-    ``decisions[i]`` is the decision for ``cells[i]``.
+    ``decisions[i]`` is the decision for ``cells[i]``. ``error`` says why the
+    reply as a whole was unusable (no JSON, or JSON that is not a list of
+    cells); None when it was usable, even if it held no cells.
     """
 
     cells: tuple[NewCell, ...] = ()
     rejected: tuple[Rejection, ...] = field(default_factory=tuple)
     decisions: tuple[Decision, ...] = ()
+    error: str | None = None
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,21 @@ __all__ = [
 _CELL_COLUMNS = ["id", "scene", "cell_type", "salience", "content", "source_id", "occurred_at", "created_at"]
 _SCENE_COLUMNS = ["scene", "summary", "current_count", "cell_count", "updated_at"]
 _HIT_COLUMNS = ["id", "score", "matched", "scene", "cell_type", "salience", "content", "source_id"]
-_CALL_COLUMNS = ["task", "backend", "prompt_tokens", "response_tokens", "duration_s", "error", "prompt", "response"]
+_CALL_COLUMNS = [
+    "task",
+    "backend",
+    "prompt_tokens",
+    "response_tokens",
+    "duration_s",
+    "error",
+    "finish_reason",
+    "json_mode",
+    "model",
+    "server_prompt_tokens",
+    "server_response_tokens",
+    "prompt",
+    "response",
+]
 
 
 def _frame(rows: Iterable[dict[str, object]], columns: Sequence[str]) -> pd.DataFrame:
@@ -89,7 +103,8 @@ def recall_df(recall: Recall | None) -> pd.DataFrame:
 
 
 def calls_df(calls: Iterable[LLMCall]) -> pd.DataFrame:
-    """Model calls as a table: task, backend, token counts, duration, prompt and reply."""
+    """Model calls as a table: task, backend, token counts, duration, error, what the server said
+    (why the reply ended, the JSON mode, the model that answered, its own token counts), prompt and reply."""
     return _frame((asdict(c) for c in calls), _CALL_COLUMNS)
 
 

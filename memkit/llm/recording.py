@@ -15,6 +15,10 @@ The first line is a header: ``{"kind": "memkit-recording", "version": 1,
 answered (``"offline"`` for the offline engine). Each further line is one call:
 ``{"kind": "call", "request": {...}, "response": "..."}``, or ``"error":
 {"type": ..., "message": ...}`` instead of a response when the call failed.
+A call may also hold ``"reply": {"finish_reason": ..., "json_mode": ...,
+"model": ..., "prompt_tokens": ..., "completion_tokens": ...}``, what the
+server said about its reply (see :class:`~memkit.llm.Reply`), so a replay
+treats a reply cut off at its token limit as the live run did.
 
 What "the same request" means
 -----------------------------
@@ -48,7 +52,7 @@ from typing import Any, Literal
 from .. import errors
 from ..errors import BackendError, RecordingError, ReplayMismatchError
 from ..redact import redact_secrets
-from .base import Backend, LLMRequest
+from .base import Backend, LLMRequest, Reply
 
 __all__ = [
     "FORMAT",
@@ -167,6 +171,8 @@ class RecordingBackend:
                 self.recorded += 1
             raise
         record["response"] = response
+        if isinstance(response, Reply) and any(value is not None for value in response.info().values()):
+            record["reply"] = response.info()
         with self._lock:
             self._write(record)
             self.recorded += 1
@@ -205,6 +211,7 @@ class _Entry:
     def __init__(self, record: dict[str, Any]) -> None:
         self.record = record
         self.outcomes: list[tuple[str | None, dict[str, str] | None]] = []
+        self.infos: list[dict[str, Any]] = []
         self.served = 0
 
 
@@ -251,10 +258,13 @@ class ReplayBackend:
             error = call.get("error")
             if not isinstance(response, str) and not isinstance(error, dict):
                 raise ValueError("a call needs a 'response' text or an 'error'")
+            said = call.get("reply") or {}
+            info = {name: said.get(name) for name in Reply().info()}
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise RecordingError(f"{os.fspath(self.path)!r} line {number} is not a recorded call: {exc}") from exc
         entry = self._entries.setdefault(_canonical(record), _Entry(record))
         entry.outcomes.append((response if isinstance(response, str) else None, error))
+        entry.infos.append(info)
 
     @property
     def recorded_with(self) -> str:
@@ -272,8 +282,8 @@ class ReplayBackend:
         with self._lock:
             return sum(max(0, len(e.outcomes) - e.served) for e in self._entries.values())
 
-    def complete(self, request: LLMRequest) -> str:
-        """The recorded reply to exactly this request.
+    def complete(self, request: LLMRequest) -> Reply:
+        """The recorded reply to exactly this request (with what the server said about it, if recorded).
 
         :raises ReplayMismatchError: the recording holds no such request.
         """
@@ -282,12 +292,13 @@ class ReplayBackend:
             entry = self._entries.get(_canonical(record))
             if entry is None:
                 raise ReplayMismatchError(self._explain(request, record))
-            response, error = entry.outcomes[min(entry.served, len(entry.outcomes) - 1)]
+            index = min(entry.served, len(entry.outcomes) - 1)
+            (response, error), info = entry.outcomes[index], entry.infos[index]
             entry.served += 1
         if error is not None:
             raise _replayed_error(error)
         assert response is not None
-        return response
+        return Reply(response, **info)
 
     def _explain(self, request: LLMRequest, record: dict[str, Any]) -> str:
         asked = request.messages[-1].content if request.messages else ""

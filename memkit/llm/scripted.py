@@ -17,8 +17,9 @@ Reply = str | Callable[[LLMRequest], str] | Exception
 class ScriptedBackend:
     """Answers each request with the next queued reply and keeps every request.
 
-    A reply may be a string, a function of the request, or an exception to
-    raise (to test failures). ``fallback`` answers when the queue is empty
+    A reply may be a string (a :class:`~memkit.llm.Reply` to say more, such
+    as ``finish_reason="length"``), a function of the request, or an exception
+    to raise (to test failures). ``fallback`` answers when the queue is empty
     (for example an :class:`~memkit.llm.offline.OfflineEngine`); without one
     an empty queue raises :class:`BackendError`.
     """
