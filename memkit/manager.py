@@ -58,6 +58,8 @@ _SLOT_MATCHES = 20
 #: After this many backend errors in a row, ``ingest`` stops calling the backend
 #: (a server that is down); the messages left wait, logged, for ``retry_failed``.
 MAX_FAILURES_IN_A_ROW = 3
+#: How many messages of a transcript a backend that reads ahead (``prepare``) is given at once.
+_READ_AHEAD = 64
 
 
 @dataclass(frozen=True)
@@ -467,7 +469,10 @@ class MemoryManager:
             with self.db.transaction():
                 ids = [self.db.log_exchange([u], source_id=u.source_id, occurred_at=u.occurred_at) for u in utterances]
             in_a_row = 0
+            read_ahead = getattr(self.llm, "prepare", None)  # a backend may read a batch at once (faster)
             for index, utterance in enumerate(tqdm(utterances, desc="ingest", unit="msg", disable=not progress)):
+                if callable(read_ahead) and index % _READ_AHEAD == 0:
+                    read_ahead([u.text for u in utterances[index : index + _READ_AHEAD]])
                 if in_a_row >= MAX_FAILURES_IN_A_ROW:
                     failed.append((ids[index], f"not tried: the backend failed {in_a_row} times in a row"))
                     continue

@@ -22,10 +22,11 @@ from ..base import LLMRequest
 from .answer import compose_answer
 from .extract import extract_cells, role_of
 from .facts import Facts, facts_of
-from .nlp import parse, pipeline_name
+from .nlp import parse, parse_many, pipeline_name
 from .statements import Reading, read
 from .summarise import consolidate
 from .vocabulary import DEFAULT_VOCABULARY, Vocabulary
+from .wording import normalise
 
 __all__ = ["OfflineEngine", "Vocabulary"]
 
@@ -59,6 +60,12 @@ class OfflineEngine:
         :param context: what was said just before (a message opening on "It" may mean something there).
         """
         return read(speaker, text, self.vocabulary, role=role or role_of(speaker), context=context)
+
+    def prepare(self, texts: Sequence[str]) -> None:
+        """Parse several messages in one batch, ahead of the requests that will carry them
+        (what :meth:`memkit.MemoryManager.ingest` does; a batch parses faster than one at a time)."""
+        lines = [line for text in texts for line in normalise(text, self.vocabulary).splitlines() if line.strip()]
+        parse_many(lines)
 
     def facts(self, content: str) -> Facts:
         """What a cell's content says (:class:`~memkit.llm.offline.facts.Facts`), read once and kept."""
