@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import DatabaseError, MemkitError
 from .migrations import MIGRATIONS, MIGRATIONS_TABLE, applied_migrations, check_known, migrate
+from .redact import Redactor
 
 if TYPE_CHECKING:
     from .history import Change
@@ -137,6 +138,28 @@ def _retry_busy(step: Callable[[], Any], deadline: float) -> Any:
         pause = min(pause * 2, 0.05)
 
 
+def _redacted(parameters: Any, redact: Redactor) -> Any:
+    if isinstance(parameters, dict):
+        return {k: redact(v) if isinstance(v, str) else v for k, v in parameters.items()}
+    return [redact(v) if isinstance(v, str) else v for v in parameters]
+
+
+class RedactingConnection(sqlite3.Connection):
+    """An sqlite3 connection that passes every text it binds through :func:`~memkit.redact.redact_secrets`.
+
+    The one place keys are kept out of the file: whatever column a value goes
+    to (a cell, a scene name, a reason, a source id, an error, a history row),
+    and whichever code path writes it, key-shaped text never reaches the disk.
+    """
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        return super().execute(sql, _redacted(parameters, Redactor()))
+
+    def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
+        redact = Redactor()
+        return super().executemany(sql, (_redacted(row, redact) for row in parameters))
+
+
 def _connect(target: str, path: str, timeout: float) -> sqlite3.Connection:
     """Open ``target`` (a path, or a ``file:`` URI for read-only access), check it
     is a memkit database this version understands, and bring its schema up to date.
@@ -145,7 +168,12 @@ def _connect(target: str, path: str, timeout: float) -> sqlite3.Connection:
     deadline = time.monotonic() + timeout
     try:
         conn = sqlite3.connect(
-            target, timeout=timeout, isolation_level=None, check_same_thread=False, uri=target.startswith("file:")
+            target,
+            timeout=timeout,
+            isolation_level=None,
+            check_same_thread=False,
+            uri=target.startswith("file:"),
+            factory=RedactingConnection,
         )
     except sqlite3.Error as exc:
         raise DatabaseError(f"cannot open {path!r}: {exc}; check the folder exists and is writable") from exc

@@ -51,7 +51,7 @@ _MAX_QUERY_TERMS = 64
 def _clean_content(content: object) -> str:
     if not isinstance(content, str):
         raise TypeError(f"content must be a string, not {type(content).__name__}")
-    cleaned = redact_secrets(clean_text(content)).strip()
+    cleaned = clean_text(content).strip()
     if not cleaned:
         raise ValueError("content must contain some text")
     return cleaned
@@ -62,7 +62,7 @@ def _clean_context(context: object) -> str | None:
         return None
     if not isinstance(context, str):
         raise TypeError(f"context must be a string or None, not {type(context).__name__}")
-    cleaned = " ".join(redact_secrets(clean_text(context)).split())[:MAX_CONTEXT_CHARS]
+    cleaned = " ".join(clean_text(context).split())[:MAX_CONTEXT_CHARS]
     return cleaned or None
 
 
@@ -91,9 +91,11 @@ class MemoryDB(Store):
         timeout: float = 10.0,
         _shared: Connection | None = None,
     ) -> None:
-        if not isinstance(namespace, str) or not namespace.strip() or clean_text(namespace) != namespace:
+        stored_as_is = isinstance(namespace, str) and redact_secrets(clean_text(namespace)) == namespace
+        if not stored_as_is or not namespace.strip():
             raise ValueError(
-                f"namespace must be a non-empty string without null characters or lone surrogates, got {namespace!r}"
+                "namespace must be a non-empty string without null characters, lone surrogates or key-shaped text,"
+                f" got {namespace!r}"
             )
         self.namespace = namespace
         self.clock: Clock = clock or utc_now
@@ -439,7 +441,7 @@ class MemoryDB(Store):
                 ON CONFLICT (namespace, scene) DO UPDATE
                 SET summary = excluded.summary, updated_at = excluded.updated_at
                 """,
-                (self.namespace, name, redact_secrets(clean_text(summary)).strip(), self.now()),
+                (self.namespace, name, clean_text(summary).strip(), self.now()),
             )
         found = self.get_scene(name)
         assert found is not None

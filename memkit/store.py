@@ -17,7 +17,6 @@ from typing import Any, TypeVar
 from .connection import Clock, Connection, to_iso, wrap_error
 from .errors import DatabaseError
 from .history import Change
-from .redact import redact_secrets
 from .types import Utterance, clean_text
 
 __all__ = ["Store"]
@@ -151,7 +150,7 @@ class Store:
     ) -> int:
         """Record an exchange before it is turned into cells; return its id."""
         payload = json.dumps(
-            [[redact_secrets(clean_text(u.speaker)), redact_secrets(clean_text(u.text))] for u in utterances],
+            [[clean_text(u.speaker), clean_text(u.text)] for u in utterances],
             ensure_ascii=False,
         )
         with self.transaction() as conn:
@@ -173,7 +172,7 @@ class Store:
         with self.transaction() as conn:
             conn.execute(
                 "UPDATE mem_exchanges SET status = ?, error = ? WHERE id = ? AND namespace = ?",
-                (status, None if error is None else redact_secrets(clean_text(error)), exchange_id, self.namespace),
+                (status, None if error is None else clean_text(error), exchange_id, self.namespace),
             )
 
     def unfinished_exchanges(self) -> list[tuple[int, list[Utterance], str | None, str | None]]:

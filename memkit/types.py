@@ -11,6 +11,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .redact import redact_secrets
+
 __all__ = [
     "ACTIONS",
     "CELL_TYPES",
@@ -70,11 +72,12 @@ def normalise_scene(name: str) -> str:
 
     ``"Kitchen Renovation!"`` and ``" kitchen_renovation"`` both become
     ``"kitchen-renovation"``. Letters of any script are kept; accents are
-    folded. An empty result falls back to :data:`DEFAULT_SCENE`.
+    folded; a key in the name becomes ``redacted-key``. An empty result
+    falls back to :data:`DEFAULT_SCENE`.
     """
     if not isinstance(name, str):
         raise TypeError(f"scene must be a string, not {type(name).__name__}")
-    folded = unicodedata.normalize("NFKD", name)
+    folded = unicodedata.normalize("NFKD", redact_secrets(name))
     folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
     words = re.findall(r"\w+", folded.lower().replace("_", " "))
     slug = "-".join(words)[:_SCENE_MAX_CHARS].strip("-")

@@ -4,9 +4,11 @@ OpenAI itself, or a local server by ``base_url``: Ollama
 (``http://localhost:11434/v1``), vLLM, LM Studio, a llama.cpp server.
 
 The key comes from the ``api_key`` argument, else ``OPENAI_API_KEY``. A
-custom ``base_url`` never receives ``OPENAI_API_KEY`` unless
-``use_env_key=True``: your OpenAI key is not sent to a server you merely
-pointed memkit at. The key is never part of a repr, a log line or an error.
+custom ``base_url`` (the argument, or ``OPENAI_BASE_URL``, which the
+``openai`` client would otherwise read on its own) never receives
+``OPENAI_API_KEY`` unless ``use_env_key=True``: your OpenAI key is not sent
+to a server you merely pointed memkit at. The key, and a password written
+into ``base_url``, are never part of a repr, a log line or an error.
 
 For JSON replies the backend asks for structured output (a JSON schema); if
 the server refuses, it falls back to JSON mode, then to plain text, and
@@ -27,10 +29,13 @@ from ..errors import (
     BackendTimeoutError,
     MissingKeyError,
 )
-from ..redact import KEY_ENV, redact_secrets
+from ..redact import KEY_ENV, redact_secrets, redact_url
 from .base import LLMRequest
 
-__all__ = ["DEFAULT_MODEL", "KEY_ENV", "OpenAIBackend"]
+__all__ = ["BASE_URL_ENV", "DEFAULT_MODEL", "KEY_ENV", "OpenAIBackend"]
+
+#: The environment variable the ``openai`` client reads a server address from.
+BASE_URL_ENV = "OPENAI_BASE_URL"
 
 DEFAULT_MODEL = "gpt-4o-mini"
 _OPENAI_HOSTS = ("api.openai.com",)
@@ -46,7 +51,7 @@ class OpenAIBackend:
     """Chat completions through the ``openai`` client.
 
     :param model: the model name (``gpt-4o-mini`` by default; ``llama3.2`` for Ollama...).
-    :param base_url: the server's ``/v1`` address; None means OpenAI.
+    :param base_url: the server's ``/v1`` address; None means ``OPENAI_BASE_URL`` if set, else OpenAI.
     :param api_key: the key; defaults to ``OPENAI_API_KEY`` for OpenAI only.
     :param use_env_key: also send ``OPENAI_API_KEY`` to a custom ``base_url``.
     :param timeout: seconds to wait for a reply.
@@ -73,7 +78,12 @@ class OpenAIBackend:
         if not model or not isinstance(model, str):
             raise ValueError(f"model must be a model name such as {DEFAULT_MODEL!r}, got {model!r}")
         self.model = model
-        self.base_url = base_url
+        if base_url is None:
+            base_url = os.environ.get(BASE_URL_ENV) or None
+        #: The server address as shown (without a user name or password it may carry).
+        self.base_url = None if base_url is None else redact_url(base_url)
+        address = urlparse(base_url or "")
+        self._url_secrets = [part for part in (address.username, address.password) if part]
         self.timeout = float(timeout)
         key = api_key
         if key is None and (_is_openai(base_url) or use_env_key):
@@ -179,7 +189,8 @@ class OpenAIBackend:
         the key in an error body must not put it on the screen that way.
         """
         key = getattr(self._client, "api_key", None)
-        if key and key != _LOCAL_PLACEHOLDER_KEY and key in f"{exc} {getattr(exc, 'body', '')}":
+        secrets = [*([key] if key and key != _LOCAL_PLACEHOLDER_KEY else []), *self._url_secrets]
+        if any(secret in f"{exc} {getattr(exc, 'body', '')}" for secret in secrets):
             return None
         return exc
 
@@ -187,4 +198,4 @@ class OpenAIBackend:
         """An error message with any key-looking text removed."""
         key = getattr(self._client, "api_key", None)
         secrets = [key] if key and key != _LOCAL_PLACEHOLDER_KEY else []
-        return redact_secrets(str(exc), secrets)[:500]
+        return redact_secrets(str(exc), [*secrets, *self._url_secrets])[:500]
