@@ -28,6 +28,7 @@ from .types import (
     NewCell,
     Scene,
     clean_text,
+    fits_sqlite_integer,
     normalise_scene,
     validate_salience,
 )
@@ -46,6 +47,8 @@ MAX_CONTEXT_CHARS = 2000
 #: :meth:`MemoryDB._cell_filter` and the ``current`` flag of search hits use it.
 _CURRENT = "c.valid_until IS NULL AND c.archived_at IS NULL"
 _MAX_QUERY_TERMS = 64
+#: A larger ``limit`` means "all": SQLite's integers stop at 2**63.
+_MAX_ROWS = 2**40
 
 
 def _clean_content(content: object) -> str:
@@ -204,6 +207,8 @@ class MemoryDB(Store):
 
     def get_cell(self, cell_id: int) -> Cell | None:
         """The cell with this id in this namespace, or None."""
+        if not fits_sqlite_integer(cell_id):
+            return None
         rows = self._query(
             f"SELECT {_CELL_COLUMNS} FROM mem_cells WHERE id = ? AND namespace = ?", (cell_id, self.namespace)
         )
@@ -297,7 +302,7 @@ class MemoryDB(Store):
         sql = f"SELECT {_CELL_COLUMNS} FROM mem_cells c WHERE {where} ORDER BY c.id{' DESC' if newest_first else ''}"
         if limit is not None:
             sql += " LIMIT ?"
-            params.append(int(limit))
+            params.append(min(int(limit), _MAX_ROWS))
         return [Cell(**dict(row)) for row in self._query(sql, params)]
 
     def _cell_filter(
@@ -354,6 +359,7 @@ class MemoryDB(Store):
             raise TypeError(f"query must be a string, not {type(query).__name__}")
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise ValueError(f"limit must be a positive integer, got {limit!r}")
+        limit = min(limit, _MAX_ROWS)
         where, params = self._cell_filter(scene=scene, cell_types=cell_types, include_history=include_history)
         expression = build_match_expression(clean_text(query), max_terms=_MAX_QUERY_TERMS)
         hits: list[Hit] = []

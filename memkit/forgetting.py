@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from .lifecycle import archive
 from .llm.offline.summarise import consolidate
-from .types import Cell
+from .types import Cell, fits_sqlite_integer
 
 if TYPE_CHECKING:
     from .db import MemoryDB
@@ -100,7 +100,7 @@ def mark_recalled(db: MemoryDB, cell_ids: Iterable[int]) -> None:
     Usage is kept apart from the cells (``mem_recalls``), so reading memory
     never changes what it says and is not an event of the history.
     """
-    ids = sorted({int(i) for i in cell_ids})
+    ids = sorted({int(i) for i in cell_ids if fits_sqlite_integer(int(i))})
     if not ids:
         return
     now = db.now()

@@ -228,6 +228,8 @@ def _salience(value: Any) -> float:
         value = number / 100 if percent else number
     try:
         number = float(value)
+    except OverflowError:  # an integer of hundreds of digits: past either end of the scale
+        return 1.0 if value > 0 else 0.0
     except (TypeError, ValueError):
         return _DEFAULT_SALIENCE
     if math.isnan(number):

@@ -31,6 +31,7 @@ __all__ = [
     "Scene",
     "Utterance",
     "clean_text",
+    "fits_sqlite_integer",
     "normalise_scene",
     "validate_salience",
 ]
@@ -84,11 +85,16 @@ def normalise_scene(name: str) -> str:
     return slug or DEFAULT_SCENE
 
 
+def fits_sqlite_integer(value: int) -> bool:
+    """Whether SQLite can store ``value`` as an INTEGER (64 bits): an id outside that range names no row."""
+    return -(2**63) <= value < 2**63
+
+
 def validate_salience(value: float) -> float:
     """Return ``value`` as a float in [0, 1] or raise ``ValueError``."""
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"salience must be a number in [0, 1], got {value!r}") from None
     if not 0.0 <= number <= 1.0:  # also rejects NaN
         raise ValueError(f"salience must be in [0, 1], got {value!r}")

@@ -277,3 +277,28 @@ def test_importing_a_binary_or_broken_file_imports_nothing(db: MemoryDB, tmp_pat
     with pytest.raises(MemkitError, match="line 2 is not a memkit record"):
         import_jsonl(db, broken)
     assert [c.content for c in db.list_cells()] == ["kept"]
+
+
+def test_numbers_too_big_for_sqlite_or_a_float_are_handled(db: MemoryDB) -> None:
+    from memkit import CellNotFoundError, parse_cells
+    from memkit.forgetting import mark_recalled
+    from memkit.links import links_of, unlink
+
+    huge = 10**400
+    reply = json.dumps(
+        {"cells": [{"scene": "s", "cell_type": "fact", "salience": s, "content": f"c{s > 0}"} for s in (huge, -huge)]}
+    )
+    assert [c.salience for c in parse_cells(reply).cells] == [1.0, 0.0]
+    with pytest.raises(ValueError, match="salience"):
+        db.add_cell(scene="s", cell_type="fact", salience=huge, content="too salient")
+    cell = db.add_cell(scene="s", cell_type="fact", salience=0.5, content="kept")
+    assert [h.id for h in db.search("kept", limit=10**20)] == [cell]
+    assert [c.id for c in db.list_cells(limit=10**20)] == [cell]
+    for big in (10**30, -(10**30), 2**63):
+        assert db.get_cell(big) is None
+        assert db.delete_cell(big) is False
+        with pytest.raises(CellNotFoundError):
+            db.update_cell(big, content="new")
+        assert unlink(db, big) is False and links_of(db, big) == []
+        mark_recalled(db, [big, cell])
+    assert [c.content for c in db.list_cells()] == ["kept"]
