@@ -379,6 +379,8 @@ class MemoryManager:
             raise ValueError(f"consolidate_every must be at least 1, got {consolidate_every}")
         items = list(messages)
         utterances = [_as_utterance(item) for item in items]
+        for number, utterance in enumerate(utterances, start=1):  # every message is checked before any is stored
+            to_iso(utterance.occurred_at, f"the time of message {number}")
         pending: dict[str, list[NewCell]] = {}
         pending_retired: dict[str, list[str]] = {}
         rejected: list[Rejection] = []
