@@ -222,16 +222,26 @@ class Connection:
     lock: threading.RLock
     path: str
     closed: bool = False
-    read_only: str | None = None  # why writes are refused, when they are
+    read_only: str | None = None  # why writes are refused and what to do, when they are
     change: Change | None = None  # the change of the history being recorded, if any
 
 
-def open_connection(path: str, timeout: float) -> Connection:
+def open_connection(path: str, timeout: float, *, read_only: bool = False) -> Connection:
     """Open ``path`` for every namespace view to share; read-only when it cannot be written.
 
-    :raises DatabaseError: the file cannot be opened or is not a memkit database.
+    :param read_only: open an existing file for reading only, never creating or changing it.
+    :raises DatabaseError: the file cannot be opened or is not a memkit database, or
+        (``read_only``) there is no file at ``path``.
     :raises SchemaVersionError: the file was written by a newer memkit.
     """
+    if read_only:
+        if path == ":memory:":
+            raise ValueError("read_only=True needs a database file; an in-memory database starts empty")
+        if not os.path.isfile(path):
+            raise DatabaseError(f"no memkit database at {path!r}: check the path (nothing was created)")
+        return _open_read_only(
+            path, timeout, f"{path!r} was opened read-only (read_only=True); open it without to change it"
+        )
     if path == ":memory:":
         return Connection(conn=_connect(path, path, timeout), lock=threading.RLock(), path=path)
     if os.path.isdir(path):
@@ -244,6 +254,16 @@ def open_connection(path: str, timeout: float) -> Connection:
             if not os.path.isfile(path) or "read-only" not in str(exc):
                 raise
     # The file or its folder cannot be written: open it for reading only.
+    return _open_read_only(
+        path,
+        timeout,
+        f"{path!r} is opened read-only because the file or its folder cannot be written; "
+        "copy it to a writable folder to change it",
+    )
+
+
+def _open_read_only(path: str, timeout: float, reason: str) -> Connection:
+    """Open an existing file for reading only; ``reason`` says why writes are refused, and what to do."""
     uri = Path(path).absolute().as_uri()
     try:
         conn = _connect(f"{uri}?mode=ro", path, timeout)
@@ -254,5 +274,4 @@ def open_connection(path: str, timeout: float) -> Connection:
         # create its shared-memory file in a read-only folder: read the file
         # as a snapshot that nothing changes while it is open.
         conn = _connect(f"{uri}?mode=ro&immutable=1", path, timeout)
-    reason = f"{path!r} is opened read-only because the file or its folder cannot be written"
     return Connection(conn=conn, lock=threading.RLock(), path=path, read_only=reason)

@@ -79,6 +79,7 @@ class MemoryDB(Store):
     :param ranking: the weights of the search score blend.
     :param cell_types: the cell types accepted on insert.
     :param timeout: seconds to wait for another process's write lock.
+    :param read_only: open an existing file for reading only (a missing file is an error, never created).
     :raises DatabaseError: the file is not a memkit/SQLite database or cannot be opened.
     :raises SchemaVersionError: the file was written by a newer memkit.
     """
@@ -92,6 +93,7 @@ class MemoryDB(Store):
         ranking: Ranking | None = None,
         cell_types: Sequence[str] = CELL_TYPES,
         timeout: float = 10.0,
+        read_only: bool = False,
         _shared: Connection | None = None,
     ) -> None:
         stored_as_is = isinstance(namespace, str) and redact_secrets(clean_text(namespace)) == namespace
@@ -104,7 +106,7 @@ class MemoryDB(Store):
         self.clock: Clock = clock or utc_now
         self.ranking = ranking or Ranking()
         self.cell_types: tuple[str, ...] = tuple(cell_types)
-        self._shared = _shared or open_connection(os.fspath(path), timeout)
+        self._shared = _shared or open_connection(os.fspath(path), timeout, read_only=read_only)
 
     def for_namespace(self, namespace: str) -> MemoryDB:
         """A view of the same database for another namespace (shares the connection)."""

@@ -73,7 +73,7 @@ class Store:
             if shared.closed:
                 raise DatabaseError("this MemoryDB is closed; open the file again")
             if shared.read_only is not None:
-                raise DatabaseError(f"cannot write: {shared.read_only}; copy it to a writable folder to change it")
+                raise DatabaseError(f"cannot write: {shared.read_only}")
             conn = shared.conn
             nested = conn.in_transaction
             try:

@@ -151,7 +151,7 @@ def test_namespaces_never_see_each_other(tmp_path: Path) -> None:
         assert "Alice" not in frame.to_string() and "flowerpot" not in frame.to_string()
     # An export names its namespace, but importing it writes into the importing database's own.
     carol = db.for_namespace("carol")
-    assert import_jsonl(carol, tmp_path / "bob.jsonl") == len(bob.list_cells())
+    assert import_jsonl(carol, tmp_path / "bob.jsonl").added == len(bob.list_cells())
     assert {c.namespace for c in carol.list_cells()} == {"carol"}
     assert [c.content for c in db.list_cells()] == [
         c.content for c in MemoryDB(db.path, namespace="alice").list_cells()
