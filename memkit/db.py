@@ -80,6 +80,8 @@ class MemoryDB(Store):
     :param cell_types: the cell types accepted on insert.
     :param timeout: seconds to wait for another process's write lock.
     :param read_only: open an existing file for reading only (a missing file is an error, never created).
+    :param durable: sync every commit to the disk, so it survives a power cut or an operating-system
+        crash too (a crash of the program loses nothing committed either way); slower commits.
     :raises DatabaseError: the file is not a memkit/SQLite database or cannot be opened.
     :raises SchemaVersionError: the file was written by a newer memkit.
     """
@@ -94,6 +96,7 @@ class MemoryDB(Store):
         cell_types: Sequence[str] = CELL_TYPES,
         timeout: float = 10.0,
         read_only: bool = False,
+        durable: bool = False,
         _shared: Connection | None = None,
     ) -> None:
         stored_as_is = isinstance(namespace, str) and redact_secrets(clean_text(namespace)) == namespace
@@ -106,7 +109,7 @@ class MemoryDB(Store):
         self.clock: Clock = clock or utc_now
         self.ranking = ranking or Ranking()
         self.cell_types: tuple[str, ...] = tuple(cell_types)
-        self._shared = _shared or open_connection(os.fspath(path), timeout, read_only=read_only)
+        self._shared = _shared or open_connection(os.fspath(path), timeout, read_only=read_only, durable=durable)
 
     def for_namespace(self, namespace: str) -> MemoryDB:
         """A view of the same database for another namespace (shares the connection)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -17,6 +18,8 @@ from typing import Any, TypeVar
 from .connection import Clock, Connection, to_iso, wrap_error
 from .errors import DatabaseError
 from .history import Change
+from .migrations import schema_differences
+from .rawsql import ReadOnlySQLError, run_read_only
 from .types import Utterance, clean_text
 
 __all__ = ["Store"]
@@ -45,10 +48,7 @@ class Store:
 
     def close(self) -> None:
         """Close the connection (for every namespace view of it)."""
-        with self._shared.lock:
-            if not self._shared.closed:
-                self._shared.conn.close()
-                self._shared.closed = True
+        self._shared.close()
 
     def __enter__(self: _S) -> _S:
         return self
@@ -69,17 +69,16 @@ class Store:
         errors become :class:`DatabaseError`).
         """
         shared = self._shared
-        with shared.lock:
-            if shared.closed:
-                raise DatabaseError("this MemoryDB is closed; open the file again")
+        with shared.reading(writer=True) as conn:
             if shared.read_only is not None:
                 raise DatabaseError(f"cannot write: {shared.read_only}")
-            conn = shared.conn
             nested = conn.in_transaction
             try:
                 conn.execute("SAVEPOINT memkit_nested" if nested else "BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 raise wrap_error(exc, shared.path) from exc
+            if not nested:
+                shared.writer = threading.get_ident()  # this thread's reads now see what it writes
             try:
                 yield conn
             except BaseException as exc:
@@ -101,6 +100,9 @@ class Store:
                     if not nested and conn.in_transaction:
                         conn.execute("ROLLBACK")
                     raise wrap_error(exc, shared.path) from exc
+            finally:
+                if not nested:
+                    shared.writer = None
 
     @contextmanager
     def change(
@@ -127,13 +129,12 @@ class Store:
             finally:
                 shared.change = None
 
-    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+    def _query(self, sql: str, params: Sequence[Any] = (), *, writer: bool = False) -> list[sqlite3.Row]:
+        """The rows of one statement (see :meth:`Connection.reading` for which connection runs it)."""
         shared = self._shared
-        with shared.lock:
-            if shared.closed:
-                raise DatabaseError("this MemoryDB is closed; open the file again")
+        with shared.reading(writer=writer) as conn:
             try:
-                cursor = shared.conn.execute(sql, params)
+                cursor = conn.execute(sql, params)
                 cursor.row_factory = sqlite3.Row
                 return cursor.fetchall()
             except sqlite3.Error as exc:
@@ -204,22 +205,14 @@ class Store:
         if not isinstance(statement, str):
             raise TypeError(f"statement must be a string of SQL, not {type(statement).__name__}")
         shared = self._shared
-        with shared.lock:
-            if shared.closed:
-                raise DatabaseError("this MemoryDB is closed; open the file again")
-            conn = shared.conn
+        with shared.reading() as conn:
             try:
-                conn.execute("PRAGMA query_only = ON")
-                try:
-                    cursor = conn.execute(statement, params)
-                    columns = [column[0] for column in cursor.description or ()]
-                    return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
-                finally:
-                    conn.execute("PRAGMA query_only = OFF")
-            except sqlite3.Error as exc:
-                if "readonly" in str(exc):
-                    raise DatabaseError(
+                return run_read_only(conn, statement, params)
+            except (ReadOnlySQLError, sqlite3.Error) as exc:
+                if isinstance(exc, ReadOnlySQLError) or "readonly" in str(exc):
+                    raise ReadOnlySQLError(
                         "db.sql() only reads; change memory with add_cell, update_cell, delete_cell or upsert_scene"
+                        f" ({exc})"
                     ) from exc
                 raise wrap_error(exc, shared.path) from exc
 
@@ -237,9 +230,13 @@ class Store:
         """
         problems = [f"SQLite integrity_check: {row[0]}" for row in self._query("PRAGMA integrity_check")]
         problems = [problem for problem in problems if problem != "SQLite integrity_check: ok"]
+        with self._shared.reading() as conn:
+            problems += [f"schema: {difference}" for difference in schema_differences(conn)]
         try:
             if not self.read_only:  # FTS5 runs its check as a write statement
-                self._query("INSERT INTO mem_cells_fts (mem_cells_fts, rank) VALUES ('integrity-check', 1)")
+                self._query(
+                    "INSERT INTO mem_cells_fts (mem_cells_fts, rank) VALUES ('integrity-check', 1)", writer=True
+                )
         except DatabaseError:
             problems.append(
                 "full-text index out of sync with mem_cells (FTS5 integrity-check failed); rebuild it with"

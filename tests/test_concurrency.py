@@ -79,3 +79,38 @@ def test_a_lock_held_past_the_timeout_is_a_clear_error_and_changes_nothing(db_pa
     assert [c.content for c in db.list_cells()] == ["kept"]
     assert db.search("kept")[0].content == "kept"  # reads never waited
     db.close()
+
+
+def test_a_read_never_waits_for_a_write_on_the_same_memorydb(db_path: Path) -> None:
+    db = MemoryDB(db_path)
+    db.add_cell(scene="s", cell_type="fact", salience=0.5, content="committed before")
+    inside, release = threading.Event(), threading.Event()
+
+    def write() -> None:
+        with db.transaction():
+            db.add_cell(scene="s", cell_type="fact", salience=0.5, content="written, not yet committed")
+            assert [c.content for c in db.list_cells()][-1] == "written, not yet committed"  # its own writes
+            inside.set()
+            release.wait(30)
+
+    seen: list[object] = []
+
+    def read() -> None:
+        seen.append([c.content for c in db.list_cells()])
+        seen.append([h.content for h in db.search("committed") if h.matched])
+        seen.append(db.sql("SELECT COUNT(*) AS n FROM mem_cells"))
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    assert inside.wait(10)
+    reader = threading.Thread(target=read)
+    reader.start()
+    reader.join(timeout=10)
+    waited = reader.is_alive()
+    release.set()
+    writer.join()
+    reader.join()
+    assert not waited  # the read finished while the write was still open
+    assert seen == [["committed before"], ["committed before"], [{"n": 1}]]  # what was committed, no more
+    assert [c.content for c in db.list_cells()] == ["committed before", "written, not yet committed"]
+    db.close()

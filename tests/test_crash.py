@@ -115,3 +115,12 @@ def test_a_failure_between_storing_cells_and_marking_done_stores_no_cells(
     assert db.count_cells() == 0
     assert [(e[0], e[1][0].text) for e in db.unfinished_exchanges()] == [(1, exchange_text("torn", 4))]
     assert db.check_integrity() == []
+
+
+def test_commits_are_synced_to_the_disk_when_asked(db_path: Path) -> None:
+    """A power cut cannot be tested here; the setting that decides what it takes back can."""
+    with MemoryDB(db_path) as db:
+        assert db._query("PRAGMA synchronous", writer=True)[0][0] == 1  # NORMAL: checkpoints are synced
+    with MemoryDB(db_path, durable=True) as db:
+        assert db._query("PRAGMA synchronous", writer=True)[0][0] == 2  # FULL: every commit is synced
+        db.add_cell(scene="s", cell_type="fact", salience=0.5, content="kept")
