@@ -371,6 +371,37 @@ def m009_recalls(conn: sqlite3.Connection) -> None:
     )
 
 
+@_migration
+def m010_claims_and_owed_summaries(conn: sqlite3.Connection) -> None:
+    """Who is working on an exchange, and the scene summaries that still owe cells.
+
+    - ``mem_exchanges.owner`` and ``lease_until``: the memory manager turning
+      the exchange into cells, and until when its claim holds (seconds since
+      the epoch, see :mod:`memkit.claims`); another program leaves it alone until then.
+    - ``mem_owed_summaries``: per scene, the ids of cells stored but not yet
+      folded into its summary, and the contents of cells it should stop saying.
+      Written in the transaction that stores the cells, removed in the one that
+      writes the summary, so a program killed in between leaves the work to
+      ``retry_failed()`` instead of losing it.
+    """
+    conn.execute("ALTER TABLE mem_exchanges ADD COLUMN owner TEXT")
+    conn.execute("ALTER TABLE mem_exchanges ADD COLUMN lease_until REAL")
+    conn.execute(
+        """
+        CREATE TABLE mem_owed_summaries (
+            namespace TEXT NOT NULL,
+            scene TEXT NOT NULL,
+            cells TEXT NOT NULL DEFAULT '[]',
+            retired TEXT NOT NULL DEFAULT '[]',
+            owed_since TEXT NOT NULL,
+            owner TEXT,
+            lease_until REAL,
+            PRIMARY KEY (namespace, scene)
+        )
+        """
+    )
+
+
 def _execute_script(conn: sqlite3.Connection, script: str) -> None:
     """Run several statements inside the current transaction.
 

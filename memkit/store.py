@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
+from .claims import is_claimable, lease_until, wall_clock
 from .connection import Clock, Connection, to_iso, wrap_error
 from .errors import DatabaseError
 from .history import Change
@@ -148,33 +149,65 @@ class Store:
         *,
         source_id: str | None = None,
         occurred_at: str | datetime | None = None,
+        owner: str | None = None,
     ) -> int:
-        """Record an exchange before it is turned into cells; return its id."""
+        """Record an exchange before it is turned into cells; return its id.
+
+        :param owner: the memory manager about to process it, which claims it (see :mod:`memkit.claims`).
+        """
         payload = json.dumps(
             [[clean_text(u.speaker), clean_text(u.text)] for u in utterances],
             ensure_ascii=False,
         )
         with self.transaction() as conn:
             cursor = conn.execute(
-                "INSERT INTO mem_exchanges (namespace, utterances, source_id, occurred_at, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO mem_exchanges (namespace, utterances, source_id, occurred_at, created_at, owner,"
+                " lease_until) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     self.namespace,
                     payload,
                     None if source_id is None else clean_text(str(source_id)),
                     to_iso(occurred_at, "occurred_at"),
                     self.now(),
+                    owner,
+                    None if owner is None else lease_until(),
                 ),
             )
         return int(cursor.lastrowid or 0)
 
-    def mark_exchange(self, exchange_id: int, status: str, error: str | None = None) -> None:
-        """Set an exchange's status to ``pending``, ``done`` or ``failed``."""
+    def mark_exchange(
+        self, exchange_id: int, status: str, error: str | None = None, *, owner: str | None = None
+    ) -> bool:
+        """Set an exchange's status to ``pending``, ``done`` or ``failed``, ending any claim on it.
+
+        :param owner: change it only if it is not done yet and no other program claimed it
+            (one may have taken it over when ``owner``'s claim ran out); inside a transaction, a False
+            answer tells the caller to roll back what it stored for the exchange.
+        :returns: whether the exchange was changed.
+        """
+        condition = "" if owner is None else " AND status != 'done' AND (owner = ? OR owner IS NULL)"
         with self.transaction() as conn:
-            conn.execute(
-                "UPDATE mem_exchanges SET status = ?, error = ? WHERE id = ? AND namespace = ?",
-                (status, None if error is None else clean_text(error), exchange_id, self.namespace),
+            cursor = conn.execute(
+                "UPDATE mem_exchanges SET status = ?, error = ?, owner = NULL, lease_until = NULL"
+                f" WHERE id = ? AND namespace = ?{condition}",
+                (status, None if error is None else clean_text(error), exchange_id, self.namespace)
+                + (() if owner is None else (owner,)),
             )
+        return cursor.rowcount > 0
+
+    def claim_exchange(self, exchange_id: int, owner: str) -> bool:
+        """Claim an unfinished exchange for ``owner``, unless another program's claim on it still holds."""
+        with self.transaction() as conn:
+            row = conn.execute(
+                "SELECT owner, lease_until FROM mem_exchanges WHERE id = ? AND namespace = ? AND status != 'done'",
+                (exchange_id, self.namespace),
+            ).fetchone()
+            if row is None or not is_claimable(row[0], row[1], owner):
+                return False
+            conn.execute(
+                "UPDATE mem_exchanges SET owner = ?, lease_until = ? WHERE id = ?", (owner, lease_until(), exchange_id)
+            )
+        return True
 
     def unfinished_exchanges(self) -> list[tuple[int, list[Utterance], str | None, str | None]]:
         """Exchanges still pending or failed: (id, utterances, source_id, occurred_at)."""
@@ -272,4 +305,38 @@ class Store:
             """
         ):
             problems.append(f"exchange {row['id']} is {row['status']} but already has {row['cells']} cells")
+        return problems + self._unfinished_work()
+
+    def _unfinished_work(self) -> list[str]:
+        """Work a program left behind: exchanges and summaries whose claim ran out, and exchanges stored twice."""
+        problems = []
+        now = wall_clock()
+        for row in self._query(
+            "SELECT id, namespace FROM mem_exchanges WHERE status = 'pending' AND lease_until < ? ORDER BY id", (now,)
+        ):
+            problems.append(
+                f"exchange {row['id']} of namespace {row['namespace']!r} was left unfinished by a program that"
+                " stopped; manager.retry_failed() finishes it"
+            )
+        for row in self._query(
+            "SELECT namespace, scene, owed_since FROM mem_owed_summaries"
+            " WHERE lease_until IS NULL OR lease_until < ? ORDER BY namespace, scene",
+            (now,),
+        ):
+            problems.append(
+                f"scene {row['scene']!r} of namespace {row['namespace']!r} owes its summary cells stored since"
+                f" {row['owed_since']} (the program writing it stopped); manager.retry_failed() writes it"
+            )
+        for row in self._query(
+            """
+            SELECT c.exchange_id, COUNT(DISTINCT h.change_id) AS changes FROM mem_cells c
+            JOIN mem_history h ON h.namespace = c.namespace AND h.kind = 'cell' AND h.key = CAST(c.id AS TEXT)
+                AND h.action = 'add' AND h.undone_at IS NULL
+            WHERE c.exchange_id IS NOT NULL GROUP BY c.exchange_id HAVING changes > 1 ORDER BY c.exchange_id
+            """
+        ):
+            problems.append(
+                f"exchange {row['exchange_id']} had its cells stored twice or more ({row['changes']} times):"
+                " two programs processed it"
+            )
         return problems

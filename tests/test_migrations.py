@@ -61,6 +61,7 @@ def test_schema_tables_and_triggers() -> None:
         "mem_history_key",
         "mem_history_change",
         "mem_recalls",
+        "mem_owed_summaries",
         "sqlite_sequence",
     }
     assert "content='mem_cells'" in found["mem_cells_fts"]
@@ -95,6 +96,7 @@ def test_schema_tables_and_triggers() -> None:
         "updated_at",
         "cell_count",
     ]
+    assert [row[1] for row in conn.execute("PRAGMA table_info(mem_exchanges)")][-2:] == ["owner", "lease_until"]
 
 
 def test_migrating_twice_applies_nothing() -> None:

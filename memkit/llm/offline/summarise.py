@@ -4,7 +4,9 @@ A summary is a list of sentences. Sentences restating a retired cell
 (superseded or archived) are dropped; new cells are appended as sentences
 (most salient first), near-duplicates of what the summary already says are
 skipped, and while the summary is over :data:`MAX_WORDS` words the least
-salient sentence (the oldest among equals) is dropped. The same inputs
+salient sentence (the oldest among equals) is dropped to make room for them
+(retiring cells alone drops nothing else, so a longer summary a model wrote
+keeps its other sentences). The same inputs
 always give the same summary, and a sentence stays where it was until it is
 pushed out, so summaries are stable from one update to the next.
 """
@@ -58,11 +60,11 @@ def consolidate(
     # The salience of a sentence is recomputed from its text, so the order of
     # dropping does not depend on anything the summary does not show.
     weights = [salience_of(s, classify(s).cell_type) for s in sentences]
-    while len(sentences) > 1 and sum(word_count(s) for s in sentences) > max_words:
+    while cells and len(sentences) > 1 and sum(word_count(s) for s in sentences) > max_words:
         weakest = min(range(len(sentences)), key=lambda i: (weights[i], i))
         del sentences[weakest]
         del weights[weakest]
-    if sentences and word_count(sentences[0]) > max_words:
+    if cells and sentences and word_count(sentences[0]) > max_words:
         words = sentences[0].split()
         sentences[0] = " ".join(words[:max_words]) + "…"
     return " ".join(sentences)
