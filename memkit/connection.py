@@ -272,6 +272,7 @@ class Connection:
     reader: sqlite3.Connection | None = None
     reader_lock: threading.Lock = field(default_factory=threading.Lock)
     writer: int | None = None  # the thread inside a transaction on ``conn``, if any
+    fts_totals: dict[tuple[int, str], tuple[tuple[int, int], int, int]] = field(default_factory=dict)  # memkit.fts
 
     @contextmanager
     def reading(self, *, writer: bool = False) -> Iterator[sqlite3.Connection]:

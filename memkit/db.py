@@ -15,11 +15,13 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from . import fts
 from .connection import Clock, Connection, open_connection, to_iso, utc_now
 from .errors import CellNotFoundError
+from .fts import shares_index
 from .history import Change, snapshot
 from .redact import redact_secrets
-from .retrieval import Candidate, Ranking, build_match_expression, rerank
+from .retrieval import Candidate, Ranking, match_phrases, rerank
 from .store import Store
 from .types import (
     CELL_TYPES,
@@ -366,10 +368,10 @@ class MemoryDB(Store):
             raise ValueError(f"limit must be a positive integer, got {limit!r}")
         limit = min(limit, _MAX_ROWS)
         where, params = self._cell_filter(scene=scene, cell_types=cell_types, include_history=include_history)
-        expression = build_match_expression(clean_text(query), max_terms=_MAX_QUERY_TERMS)
+        phrases = match_phrases(clean_text(query), max_terms=_MAX_QUERY_TERMS)
         hits: list[Hit] = []
-        if expression is not None:
-            hits = self._ranked(query, expression, where, params, limit)
+        if phrases:
+            hits = self._ranked(query, phrases, where, params, limit)
         if hits:
             return hits
         rows = self._query(
@@ -379,28 +381,23 @@ class MemoryDB(Store):
         )
         return [self._hit(row, 0.0, matched=False) for row in rows]
 
-    def _ranked(self, query: str, expression: str, where: str, params: list[Any], limit: int) -> list[Hit]:
+    def _ranked(self, query: str, phrases: list[str], where: str, params: list[Any], limit: int) -> list[Hit]:
         ranking = self.ranking
         weights = (ranking.content_weight, ranking.scene_weight, ranking.context_weight)
         pool = ranking.pool(limit)
+        with self._shared.reading() as conn:  # alone in its file, FTS5's bm25 is the namespace's own (memkit.fts)
+            own = (
+                fts.relevance(conn, self.namespace, phrases, weights, self._shared.fts_totals)
+                if shares_index(conn, self.namespace)
+                else None
+            )
         # bm25 picks the best matches first and only those are joined to their cells: joining
         # every match before sorting costs twice as much on large memories. Cells the filter
-        # (namespace, scene, type, history) rejects are made up for by asking for more, while
-        # fewer than half the pool pass.
+        # (scene, type, history) rejects are made up for by asking for more, while fewer than
+        # half the pool pass.
         fetch = pool
         while True:
-            rows = self._query(
-                f"""
-                SELECT {_HIT_COLUMNS}, {_CURRENT} AS current, f.relevance, CASE WHEN {where} THEN 1 ELSE 0 END AS passes
-                FROM (
-                    SELECT rowid, -bm25(mem_cells_fts, ?, ?, ?) AS relevance
-                    FROM mem_cells_fts WHERE mem_cells_fts MATCH ?
-                    ORDER BY bm25(mem_cells_fts, ?, ?, ?) LIMIT ?
-                ) f JOIN mem_cells c ON c.id = f.rowid
-                ORDER BY f.relevance DESC
-                """,
-                [*params, *weights, expression, *weights, fetch],
-            )
+            rows = self._best_matches(phrases, weights, fetch, where, params, own)
             kept = [row for row in rows if row["passes"]]
             if len(kept) >= max(limit, pool // 2) or len(rows) < fetch:
                 break
@@ -418,6 +415,45 @@ class MemoryDB(Store):
         ]
         scored = sorted(zip(scores, rows, strict=True), key=lambda pair: (-pair[0], -pair[1]["id"]))
         return [self._hit(row, score) for score, row in scored[:limit]]
+
+    def _best_matches(
+        self,
+        phrases: list[str],
+        weights: tuple[float, float, float],
+        fetch: int,
+        where: str,
+        params: list[Any],
+        own: dict[int, float] | None,
+    ) -> list[Any]:
+        """The ``fetch`` best matching cells, each with its relevance and whether it ``passes`` the filter.
+
+        :param own: the namespace's own relevance of every match (see :mod:`memkit.fts`), or None to
+            take FTS5's bm25 (the namespace is alone in the file).
+        """
+        columns = f"{_HIT_COLUMNS}, {_CURRENT} AS current, CASE WHEN {where} THEN 1 ELSE 0 END AS passes"
+        if own is None:
+            return self._query(
+                f"""
+                SELECT {columns}, f.relevance
+                FROM (
+                    SELECT rowid, -bm25(mem_cells_fts, ?, ?, ?) AS relevance
+                    FROM mem_cells_fts WHERE mem_cells_fts MATCH ?
+                    ORDER BY bm25(mem_cells_fts, ?, ?, ?), rowid LIMIT ?
+                ) f JOIN mem_cells c ON c.id = f.rowid
+                ORDER BY f.relevance DESC, c.id
+                """,
+                [*params, *weights, fts.text_expression(phrases), *weights, fetch],
+            )
+        best = sorted(own, key=lambda rowid: (-own[rowid], rowid))[:fetch]
+        rows = {
+            row["id"]: {**dict(row), "relevance": own[row["id"]]}
+            for start in range(0, len(best), 500)
+            for row in self._query(
+                f"SELECT {columns} FROM mem_cells c WHERE c.id IN ({', '.join('?' * len(best[start : start + 500]))})",
+                [*params, *best[start : start + 500]],
+            )
+        }
+        return [rows[rowid] for rowid in best if rowid in rows]
 
     @staticmethod
     def _hit(row: sqlite3.Row, score: float, *, matched: bool = True) -> Hit:

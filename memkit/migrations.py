@@ -402,6 +402,56 @@ def m010_claims_and_owed_summaries(conn: sqlite3.Connection) -> None:
     )
 
 
+@_migration
+def m011_fts_namespaces(conn: sqlite3.Connection) -> None:
+    """The full-text index learns each cell's namespace, as one token of its own column ``ns``.
+
+    A search then matches its own namespace's cells only (``ns : "<token>" AND ...``),
+    never reading another namespace's, and scores them with statistics of its
+    own namespace (see :mod:`memkit.fts`). The token is the namespace's UTF-8
+    bytes in hex, so two namespaces never share one. The index reads its
+    content through the view ``mem_cells_fts_source``, which adds the token.
+    """
+    for trigger in ("insert", "delete", "update"):
+        conn.execute(f"DROP TRIGGER mem_cells_fts_{trigger}")
+    conn.execute("DROP TABLE mem_cells_fts")
+    conn.execute(
+        """
+        CREATE VIEW mem_cells_fts_source AS
+        SELECT id, content, scene, context, hex(namespace) AS ns FROM mem_cells
+        """
+    )
+    conn.execute(
+        """
+        CREATE VIRTUAL TABLE mem_cells_fts USING fts5(
+            content, scene, context, ns,
+            content='mem_cells_fts_source', content_rowid='id',
+            tokenize='porter unicode61 remove_diacritics 2'
+        )
+        """
+    )
+    _execute_script(
+        conn,
+        """
+        CREATE TRIGGER mem_cells_fts_insert AFTER INSERT ON mem_cells BEGIN
+            INSERT INTO mem_cells_fts (rowid, content, scene, context, ns)
+            VALUES (new.id, new.content, new.scene, new.context, hex(new.namespace));
+        END;
+        CREATE TRIGGER mem_cells_fts_delete AFTER DELETE ON mem_cells BEGIN
+            INSERT INTO mem_cells_fts (mem_cells_fts, rowid, content, scene, context, ns)
+            VALUES ('delete', old.id, old.content, old.scene, old.context, hex(old.namespace));
+        END;
+        CREATE TRIGGER mem_cells_fts_update AFTER UPDATE OF content, scene, context, namespace ON mem_cells BEGIN
+            INSERT INTO mem_cells_fts (mem_cells_fts, rowid, content, scene, context, ns)
+            VALUES ('delete', old.id, old.content, old.scene, old.context, hex(old.namespace));
+            INSERT INTO mem_cells_fts (rowid, content, scene, context, ns)
+            VALUES (new.id, new.content, new.scene, new.context, hex(new.namespace));
+        END;
+        """,
+    )
+    conn.execute("INSERT INTO mem_cells_fts (mem_cells_fts) VALUES ('rebuild')")
+
+
 def _execute_script(conn: sqlite3.Connection, script: str) -> None:
     """Run several statements inside the current transaction.
 
