@@ -28,9 +28,9 @@ from .migrations import (
     applied_migrations,
     check_known,
     migrate,
-    schema_differences,
 )
 from .redact import Redactor
+from .schema import schema_differences
 
 if TYPE_CHECKING:
     from .history import Change

@@ -19,8 +19,8 @@ from .claims import is_claimable, lease_until, wall_clock
 from .connection import Clock, Connection, to_iso, wrap_error
 from .errors import DatabaseError
 from .history import Change
-from .migrations import schema_differences
 from .rawsql import ReadOnlySQLError, run_read_only
+from .schema import schema_differences
 from .types import Utterance, clean_text
 
 __all__ = ["Store"]
