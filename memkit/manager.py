@@ -296,12 +296,13 @@ class MemoryManager:
             return []
         chosen = [scene.scene for scene in scenes[:_RECENT_SCENES]]
         text = " ".join(u.text for u in utterances)[:2000]
+        by_name = {s.scene: s for s in scenes}
         for hit in self.db.search(text, limit=3 * MAX_CANDIDATE_SCENES):
-            if hit.matched and hit.scene not in chosen:
+            # a scene another program made since the scenes were read is not offered this time
+            if hit.matched and hit.scene not in chosen and hit.scene in by_name:
                 chosen.append(hit.scene)
             if len(chosen) == MAX_CANDIDATE_SCENES:
                 break
-        by_name = {s.scene: s for s in scenes}
         result = []
         for name in chosen:
             scene = by_name[name]

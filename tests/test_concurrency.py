@@ -10,6 +10,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -200,6 +201,27 @@ def test_a_cell_another_program_superseded_meanwhile_becomes_an_add(db_path: Pat
     assert [(r.action, r.content, r.asked) for r in result.revisions] == [("add", "Ana moved to Berlin.", "update 1")]
     assert "changed" in result.revisions[0].reason
     assert sorted(c.content for c in db.list_cells()) == ["Ana moved to Berlin.", "Ana: Porto."]
+    assert db.check_integrity() == []
+    db.close()
+    other.close()
+
+
+def test_a_scene_another_program_makes_between_two_reads_is_not_an_error(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The manager reads the scenes, then searches: another program may add a scene in between."""
+    db, other = MemoryDB(db_path), MemoryDB(db_path)
+    db.add_cell(scene="kitchen", cell_type="fact", salience=0.5, content="The kitchen budget is 15,000 euros.")
+    search = MemoryDB.search
+
+    def search_after_another_write(self: MemoryDB, query: str, *args: Any, **kwargs: Any) -> list[Any]:
+        if other.get_scene("invoices") is None:
+            other.add_cell(scene="invoices", cell_type="fact", salience=0.9, content="The kitchen invoice is due.")
+        return search(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(MemoryDB, "search", search_after_another_write)
+    MemoryManager(db).update("The kitchen invoice arrived today.", "ok")
+    assert db.unfinished_exchanges() == []
     assert db.check_integrity() == []
     db.close()
     other.close()
