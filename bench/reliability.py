@@ -388,6 +388,7 @@ class CrashReport:
     cells: int
     lost: int
     problems: list[str]
+    owed_summaries: int = 0  # scene summaries found owed after a kill (each written later by retry_failed)
 
 
 def crash(path: str | os.PathLike[str], *, kills: int = 10, max_delay: float = 0.3, seed: int = 0) -> CrashReport:
@@ -396,12 +397,13 @@ def crash(path: str | os.PathLike[str], *, kills: int = 10, max_delay: float = 0
     After every kill the file must open, pass :meth:`MemoryDB.check_integrity`,
     and hold, for every exchange, all of its cells (done) or none (pending,
     to be retried). One kill in four lands while the process is still
-    opening (and, the first time, creating) the file.
+    opening (and, the first time, creating) the file. At the end,
+    ``retry_failed()`` must leave every exchange done and no summary owed.
     """
     path = os.fspath(path)
     rng = random.Random(seed)
     problems: list[str] = []
-    interrupted = during_open = 0
+    interrupted = during_open = owed = 0
     done_before = 0
     for kill in range(kills):
         child = subprocess.Popen(
@@ -425,6 +427,7 @@ def crash(path: str | os.PathLike[str], *, kills: int = 10, max_delay: float = 0
                 found = db.check_integrity() + check_exchanges(db, all_done=False)
                 problems += [f"after kill {kill + 1}: {p}" for p in found]
                 interrupted += len(db.unfinished_exchanges())
+                owed += len(db._query("SELECT scene FROM mem_owed_summaries"))
                 done = db._query("SELECT COUNT(*) FROM mem_exchanges WHERE status = 'done'")[0][0]
                 if done < done_before:
                     problems.append(f"after kill {kill + 1}: {done_before - done} done exchanges vanished")
@@ -432,9 +435,15 @@ def crash(path: str | os.PathLike[str], *, kills: int = 10, max_delay: float = 0
         except memkit.MemkitError as exc:
             problems.append(f"after kill {kill + 1}: the file does not open: {exc}")
     with MemoryDB(path, namespace=NAMESPACE) as db:
+        MemoryManager(db, KnownModel()).retry_failed()
+        left = db._query("SELECT scene FROM mem_owed_summaries") + db._query(
+            "SELECT id FROM mem_exchanges WHERE status != 'done'"
+        )
+        problems += [f"after retry_failed(): {len(left)} exchanges or summaries still unfinished"] if left else []
+        problems += [f"after retry_failed(): {p}" for p in db.check_integrity() + check_exchanges(db, all_done=True)]
         exchanges = len(db._query("SELECT id FROM mem_exchanges"))
         cells = db.count_cells()
-    return CrashReport(kills, during_open, interrupted, exchanges, cells, len(problems), problems)
+    return CrashReport(kills, during_open, interrupted, exchanges, cells, len(problems), problems, owed)
 
 
 # -- fuzzing ----------------------------------------------------------------------
@@ -574,8 +583,9 @@ def _print_stress(report: StressReport) -> None:
 def _print_crash(report: CrashReport) -> None:
     print(
         f"crash safety: {report.kills} SIGKILLs ({report.during_open} while opening);"
-        f" {report.interrupted_exchanges} exchanges caught mid-update, {report.exchanges} exchanges and"
-        f" {report.cells} cells checked after every kill; {report.lost} problems"
+        f" {report.interrupted_exchanges} exchanges caught mid-update, {report.owed_summaries} summaries owed,"
+        f" {report.exchanges} exchanges and {report.cells} cells checked after every kill, all finished by"
+        f" retry_failed(); {report.lost} problems"
     )
     for line in report.problems[:5]:
         print(f"  {line}")

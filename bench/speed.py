@@ -16,6 +16,12 @@ For each size, in a fresh temporary file:
   machine may be shared, and one busy moment should not decide a figure);
 - **disk per cell**: the database file's size over the number of cells.
 
+Then **namespaces side by side** (``--isolation``, 200,000 by default; 0 skips it):
+search p50/p95 in a namespace of 200 cells alone in its file, then beside a
+namespace of ``--isolation`` cells in the same file, and that big namespace's
+own search beside the small one. A namespace's search reads and scores only
+its own cells, so the small one's figures should not move.
+
 The cells are synthetic sentences over a vocabulary whose word frequencies
 follow Zipf's law, as words in real text do, with function words ("the",
 "and", ...) as the most frequent; the queries are questions whose content
@@ -45,7 +51,7 @@ from bench.plotting import png
 from memkit.db import MemoryDB
 from memkit.retrieval import STOPWORDS
 
-__all__ = ["main", "measure_size", "synthetic_cells", "synthetic_queries"]
+__all__ = ["main", "measure_isolation", "measure_size", "synthetic_cells", "synthetic_queries"]
 
 _SYLLABLES = ["ka", "ri", "mo", "te", "lu", "sa", "ne", "vi", "do", "pa", "ha", "zu", "ro", "mi", "ta", "be", "lo"]
 _TYPES = memkit.CELL_TYPES
@@ -183,7 +189,7 @@ def measure_size(size: int, folder: Path, *, single: int, queries: int, rounds: 
             latencies.append(time.perf_counter() - started)
         p50s.append(statistics.median(latencies))
         p95s.append(percentile(latencies, 0.95))
-    db._query("PRAGMA wal_checkpoint(TRUNCATE)")
+    db._query("PRAGMA wal_checkpoint(TRUNCATE)", writer=True)
     db.close()
     disk = os.path.getsize(path) + sum(
         os.path.getsize(f"{path}{suffix}") for suffix in ("-wal", "-shm") if os.path.exists(f"{path}{suffix}")
@@ -198,6 +204,58 @@ def measure_size(size: int, folder: Path, *, single: int, queries: int, rounds: 
         "p95_ms": 1000 * statistics.median(p95s),
         "bytes_per_cell": disk / size,
     }
+
+
+def _latencies(db: MemoryDB, queries: Sequence[str], rounds: int) -> tuple[float, float]:
+    """Search p50 and p95 in ms over ``queries``, each the median of ``rounds`` rounds, after a warm-up."""
+    for query in queries[:20]:
+        db.search(query, limit=10)
+    p50s, p95s = [], []
+    for _ in range(rounds):
+        latencies = []
+        for query in queries:
+            started = time.perf_counter()
+            db.search(query, limit=10)
+            latencies.append(time.perf_counter() - started)
+        p50s.append(statistics.median(latencies))
+        p95s.append(percentile(latencies, 0.95))
+    return 1000 * statistics.median(p50s), 1000 * statistics.median(p95s)
+
+
+def measure_isolation(
+    big: int, folder: Path, *, small: int = 200, queries: int = 300, rounds: int = 3
+) -> dict[str, float]:
+    """Search latency in a small namespace alone, then beside a big one in the same file (ms)."""
+    asked = synthetic_queries(queries, seed=3)
+    mine = synthetic_cells(small, seed=5)
+    alone = MemoryDB(folder / "alone.db", namespace="small")
+    alone.add_cells(mine)
+    figures = dict(zip(("alone_p50_ms", "alone_p95_ms"), _latencies(alone, asked, rounds), strict=True))
+    alone.close()
+    shared = MemoryDB(folder / "shared.db", namespace="small")
+    shared.add_cells(mine)
+    neighbour = shared.for_namespace("big")
+    neighbour.add_cells(synthetic_cells(big, seed=6))
+    figures.update(zip(("beside_p50_ms", "beside_p95_ms"), _latencies(shared, asked, rounds), strict=True))
+    figures.update(zip(("big_p50_ms", "big_p95_ms"), _latencies(neighbour, asked, rounds), strict=True))
+    shared.close()
+    return {"small": small, "big": big, **figures}
+
+
+def format_isolation(figures: dict[str, float]) -> str:
+    """The namespace figures as a Markdown table."""
+    return "\n".join(
+        [
+            "| search in | p50 ms | p95 ms |",
+            "|---|---:|---:|",
+            f"| a {figures['small']:,.0f}-cell namespace alone in its file | {figures['alone_p50_ms']:.2f}"
+            f" | {figures['alone_p95_ms']:.2f} |",
+            f"| the same namespace beside a {figures['big']:,.0f}-cell one | {figures['beside_p50_ms']:.2f}"
+            f" | {figures['beside_p95_ms']:.2f} |",
+            f"| the {figures['big']:,.0f}-cell namespace beside it | {figures['big_p50_ms']:.2f}"
+            f" | {figures['big_p95_ms']:.2f} |",
+        ]
+    )
 
 
 def format_results(results: Sequence[dict[str, float]]) -> str:
@@ -236,6 +294,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=300, help="searches timed at each size")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of searches at each size (median reported)")
     parser.add_argument("--plot", type=Path, help="save a plot of latency against size to this PNG")
+    parser.add_argument(
+        "--isolation", type=int, default=200_000, help="cells of the big namespace beside a small one (0: skip)"
+    )
     args = parser.parse_args(argv)
     try:
         sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
@@ -248,12 +309,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"memkit {memkit.__version__}, SQLite {sqlite3.sqlite_version}, {os.cpu_count()} cores")
     print(f"load average before: {', '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
     results = []
+    isolation = None
     with tempfile.TemporaryDirectory(prefix="memkit-bench-") as folder:
         for size in sizes:
             results.append(
                 measure_size(size, Path(folder), single=args.single, queries=args.queries, rounds=args.rounds)
             )
+        if args.isolation > 0:
+            isolation = measure_isolation(args.isolation, Path(folder), queries=args.queries, rounds=args.rounds)
     print(format_results(results))
+    if isolation is not None:
+        print("\nNamespaces side by side in one file:\n")
+        print(format_isolation(isolation))
     print(f"\nload average after: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if args.plot:
         plot(results, args.plot)

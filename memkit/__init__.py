@@ -48,7 +48,7 @@ from .llm import (
 from .manager import IngestResult, MemoryManager, UpdateResult
 from .parsing import parse_cells
 from .retrieval import Ranking
-from .transfer import export_jsonl, import_jsonl
+from .transfer import ImportResult, export_jsonl, import_jsonl
 from .types import (
     CELL_TYPES,
     Cell,
@@ -92,6 +92,7 @@ __all__ = [
     "Event",
     "HistoryConflictError",
     "Hit",
+    "ImportResult",
     "IngestResult",
     "LLMCall",
     "LLMRequest",

@@ -81,7 +81,7 @@ def _chat(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    db = MemoryDB(args.db, namespace=args.namespace)
+    db = MemoryDB(args.db, namespace=args.namespace, read_only=True)
     lines = export_jsonl(db, args.file)
     print(f"wrote {lines} lines to {args.file}")
     return 0
@@ -89,8 +89,9 @@ def _export(args: argparse.Namespace) -> int:
 
 def _import(args: argparse.Namespace) -> int:
     db = MemoryDB(args.db, namespace=args.namespace)
-    added = import_jsonl(db, args.file)
-    print(f"imported {added} cells into {args.db}")
+    result = import_jsonl(db, args.file)
+    already = f" ({result.skipped} already there)" if result.skipped else ""
+    print(f"imported {result.added} cells{already} into {args.db}")
     return 0
 
 

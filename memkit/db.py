@@ -15,11 +15,13 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from . import fts
 from .connection import Clock, Connection, open_connection, to_iso, utc_now
 from .errors import CellNotFoundError
+from .fts import shares_index
 from .history import Change, snapshot
 from .redact import redact_secrets
-from .retrieval import Candidate, Ranking, build_match_expression, rerank
+from .retrieval import Candidate, Ranking, match_phrases, rerank
 from .store import Store
 from .types import (
     CELL_TYPES,
@@ -28,6 +30,7 @@ from .types import (
     NewCell,
     Scene,
     clean_text,
+    fits_sqlite_integer,
     normalise_scene,
     validate_salience,
 )
@@ -46,12 +49,14 @@ MAX_CONTEXT_CHARS = 2000
 #: :meth:`MemoryDB._cell_filter` and the ``current`` flag of search hits use it.
 _CURRENT = "c.valid_until IS NULL AND c.archived_at IS NULL"
 _MAX_QUERY_TERMS = 64
+#: A larger ``limit`` means "all": SQLite's integers stop at 2**63.
+_MAX_ROWS = 2**40
 
 
 def _clean_content(content: object) -> str:
     if not isinstance(content, str):
         raise TypeError(f"content must be a string, not {type(content).__name__}")
-    cleaned = redact_secrets(clean_text(content)).strip()
+    cleaned = clean_text(content).strip()
     if not cleaned:
         raise ValueError("content must contain some text")
     return cleaned
@@ -62,7 +67,7 @@ def _clean_context(context: object) -> str | None:
         return None
     if not isinstance(context, str):
         raise TypeError(f"context must be a string or None, not {type(context).__name__}")
-    cleaned = " ".join(redact_secrets(clean_text(context)).split())[:MAX_CONTEXT_CHARS]
+    cleaned = " ".join(clean_text(context).split())[:MAX_CONTEXT_CHARS]
     return cleaned or None
 
 
@@ -76,6 +81,9 @@ class MemoryDB(Store):
     :param ranking: the weights of the search score blend.
     :param cell_types: the cell types accepted on insert.
     :param timeout: seconds to wait for another process's write lock.
+    :param read_only: open an existing file for reading only (a missing file is an error, never created).
+    :param durable: sync every commit to the disk, so it survives a power cut or an operating-system
+        crash too (a crash of the program loses nothing committed either way); slower commits.
     :raises DatabaseError: the file is not a memkit/SQLite database or cannot be opened.
     :raises SchemaVersionError: the file was written by a newer memkit.
     """
@@ -89,17 +97,21 @@ class MemoryDB(Store):
         ranking: Ranking | None = None,
         cell_types: Sequence[str] = CELL_TYPES,
         timeout: float = 10.0,
+        read_only: bool = False,
+        durable: bool = False,
         _shared: Connection | None = None,
     ) -> None:
-        if not isinstance(namespace, str) or not namespace.strip() or clean_text(namespace) != namespace:
+        stored_as_is = isinstance(namespace, str) and redact_secrets(clean_text(namespace)) == namespace
+        if not stored_as_is or not namespace.strip():
             raise ValueError(
-                f"namespace must be a non-empty string without null characters or lone surrogates, got {namespace!r}"
+                "namespace must be a non-empty string without null characters, lone surrogates or key-shaped text,"
+                f" got {namespace!r}"
             )
         self.namespace = namespace
         self.clock: Clock = clock or utc_now
         self.ranking = ranking or Ranking()
         self.cell_types: tuple[str, ...] = tuple(cell_types)
-        self._shared = _shared or open_connection(os.fspath(path), timeout)
+        self._shared = _shared or open_connection(os.fspath(path), timeout, read_only=read_only, durable=durable)
 
     def for_namespace(self, namespace: str) -> MemoryDB:
         """A view of the same database for another namespace (shares the connection)."""
@@ -202,6 +214,8 @@ class MemoryDB(Store):
 
     def get_cell(self, cell_id: int) -> Cell | None:
         """The cell with this id in this namespace, or None."""
+        if not fits_sqlite_integer(cell_id):
+            return None
         rows = self._query(
             f"SELECT {_CELL_COLUMNS} FROM mem_cells WHERE id = ? AND namespace = ?", (cell_id, self.namespace)
         )
@@ -295,7 +309,7 @@ class MemoryDB(Store):
         sql = f"SELECT {_CELL_COLUMNS} FROM mem_cells c WHERE {where} ORDER BY c.id{' DESC' if newest_first else ''}"
         if limit is not None:
             sql += " LIMIT ?"
-            params.append(int(limit))
+            params.append(min(int(limit), _MAX_ROWS))
         return [Cell(**dict(row)) for row in self._query(sql, params)]
 
     def _cell_filter(
@@ -352,11 +366,12 @@ class MemoryDB(Store):
             raise TypeError(f"query must be a string, not {type(query).__name__}")
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise ValueError(f"limit must be a positive integer, got {limit!r}")
+        limit = min(limit, _MAX_ROWS)
         where, params = self._cell_filter(scene=scene, cell_types=cell_types, include_history=include_history)
-        expression = build_match_expression(clean_text(query), max_terms=_MAX_QUERY_TERMS)
+        phrases = match_phrases(clean_text(query), max_terms=_MAX_QUERY_TERMS)
         hits: list[Hit] = []
-        if expression is not None:
-            hits = self._ranked(query, expression, where, params, limit)
+        if phrases:
+            hits = self._ranked(query, phrases, where, params, limit)
         if hits:
             return hits
         rows = self._query(
@@ -366,28 +381,23 @@ class MemoryDB(Store):
         )
         return [self._hit(row, 0.0, matched=False) for row in rows]
 
-    def _ranked(self, query: str, expression: str, where: str, params: list[Any], limit: int) -> list[Hit]:
+    def _ranked(self, query: str, phrases: list[str], where: str, params: list[Any], limit: int) -> list[Hit]:
         ranking = self.ranking
         weights = (ranking.content_weight, ranking.scene_weight, ranking.context_weight)
         pool = ranking.pool(limit)
+        with self._shared.reading() as conn:  # alone in its file, FTS5's bm25 is the namespace's own (memkit.fts)
+            own = (
+                fts.relevance(conn, self.namespace, phrases, weights, self._shared.fts_totals)
+                if shares_index(conn, self.namespace)
+                else None
+            )
         # bm25 picks the best matches first and only those are joined to their cells: joining
         # every match before sorting costs twice as much on large memories. Cells the filter
-        # (namespace, scene, type, history) rejects are made up for by asking for more, while
-        # fewer than half the pool pass.
+        # (scene, type, history) rejects are made up for by asking for more, while fewer than
+        # half the pool pass.
         fetch = pool
         while True:
-            rows = self._query(
-                f"""
-                SELECT {_HIT_COLUMNS}, {_CURRENT} AS current, f.relevance, CASE WHEN {where} THEN 1 ELSE 0 END AS passes
-                FROM (
-                    SELECT rowid, -bm25(mem_cells_fts, ?, ?, ?) AS relevance
-                    FROM mem_cells_fts WHERE mem_cells_fts MATCH ?
-                    ORDER BY bm25(mem_cells_fts, ?, ?, ?) LIMIT ?
-                ) f JOIN mem_cells c ON c.id = f.rowid
-                ORDER BY f.relevance DESC
-                """,
-                [*params, *weights, expression, *weights, fetch],
-            )
+            rows = self._best_matches(phrases, weights, fetch, where, params, own)
             kept = [row for row in rows if row["passes"]]
             if len(kept) >= max(limit, pool // 2) or len(rows) < fetch:
                 break
@@ -405,6 +415,45 @@ class MemoryDB(Store):
         ]
         scored = sorted(zip(scores, rows, strict=True), key=lambda pair: (-pair[0], -pair[1]["id"]))
         return [self._hit(row, score) for score, row in scored[:limit]]
+
+    def _best_matches(
+        self,
+        phrases: list[str],
+        weights: tuple[float, float, float],
+        fetch: int,
+        where: str,
+        params: list[Any],
+        own: dict[int, float] | None,
+    ) -> list[Any]:
+        """The ``fetch`` best matching cells, each with its relevance and whether it ``passes`` the filter.
+
+        :param own: the namespace's own relevance of every match (see :mod:`memkit.fts`), or None to
+            take FTS5's bm25 (the namespace is alone in the file).
+        """
+        columns = f"{_HIT_COLUMNS}, {_CURRENT} AS current, CASE WHEN {where} THEN 1 ELSE 0 END AS passes"
+        if own is None:
+            return self._query(
+                f"""
+                SELECT {columns}, f.relevance
+                FROM (
+                    SELECT rowid, -bm25(mem_cells_fts, ?, ?, ?) AS relevance
+                    FROM mem_cells_fts WHERE mem_cells_fts MATCH ?
+                    ORDER BY bm25(mem_cells_fts, ?, ?, ?), rowid LIMIT ?
+                ) f JOIN mem_cells c ON c.id = f.rowid
+                ORDER BY f.relevance DESC, c.id
+                """,
+                [*params, *weights, fts.text_expression(phrases), *weights, fetch],
+            )
+        best = sorted(own, key=lambda rowid: (-own[rowid], rowid))[:fetch]
+        rows = {
+            row["id"]: {**dict(row), "relevance": own[row["id"]]}
+            for start in range(0, len(best), 500)
+            for row in self._query(
+                f"SELECT {columns} FROM mem_cells c WHERE c.id IN ({', '.join('?' * len(best[start : start + 500]))})",
+                [*params, *best[start : start + 500]],
+            )
+        }
+        return [rows[rowid] for rowid in best if rowid in rows]
 
     @staticmethod
     def _hit(row: sqlite3.Row, score: float, *, matched: bool = True) -> Hit:
@@ -439,7 +488,7 @@ class MemoryDB(Store):
                 ON CONFLICT (namespace, scene) DO UPDATE
                 SET summary = excluded.summary, updated_at = excluded.updated_at
                 """,
-                (self.namespace, name, redact_secrets(clean_text(summary)).strip(), self.now()),
+                (self.namespace, name, clean_text(summary).strip(), self.now()),
             )
         found = self.get_scene(name)
         assert found is not None

@@ -5,14 +5,15 @@ numbers, never database ids). For each new cell the model answers an
 action from :data:`memkit.types.ACTIONS` and, when it acts on one, the
 number of a shown cell. :func:`resolve` maps numbers back to cells and
 checks every decision. A decision memkit cannot follow (an unknown action,
-a number that was not shown, a cell already replaced in this exchange)
-becomes a plain ``add``: the new cell is kept, and the plan says why.
+a number that was not shown, a cell already replaced in this exchange, a
+cell another program changed while the model was deciding) becomes a plain
+``add``: the new cell is kept, and the plan says why.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 
 from .types import ACTIONS, LINK_KINDS, Cell, Decision
@@ -60,12 +61,14 @@ def _with_ids(reason: str, shown: Sequence[Cell]) -> str:
     return _NUMBERED.sub(to_id, reason)
 
 
-def resolve(decisions: Sequence[Decision], shown: Sequence[Cell]) -> list[Plan]:
+def resolve(decisions: Sequence[Decision], shown: Sequence[Cell], changed: Collection[int] = ()) -> list[Plan]:
     """One :class:`Plan` per decision, in order.
 
     :param decisions: the parsed decisions, one per new cell.
     :param shown: the cells the prompt listed; number ``n`` is ``shown[n - 1]``.
         Numbers in a decision's reason ("repeats cell 2") are written as ids.
+    :param changed: ids of shown cells that are no longer current (another program
+        superseded, archived or deleted them since): nothing acts on them or links to them.
     """
     decisions = [replace(d, reason=_with_ids(d.reason, shown)) for d in decisions]
     plans: list[Plan] = []
@@ -87,6 +90,11 @@ def resolve(decisions: Sequence[Decision], shown: Sequence[Cell]) -> list[Plan]:
             plans.append(_fallback(decision, why))
             continue
         target_id = shown[target - 1].id if valid and target is not None else None
+        if target_id is not None and target_id in changed:
+            if decision.action != "add":
+                plans.append(_fallback(decision, f"number {target} changed since it was shown (another program)"))
+                continue
+            target_id = None  # an add still stores its cell, without the link
         if target_id in replaced and decision.action != "add":
             why = f"number {target} was already replaced by an earlier cell of this reply"
             plans.append(_fallback(decision, why))

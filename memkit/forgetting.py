@@ -12,8 +12,10 @@ clock. Any function of the same shape can replace it.
 
 :func:`forget` archives the current cells whose strength is below a
 threshold: they are kept, recorded in the history, hidden from recall, and
-their sentences leave the scene summaries (no model call). A scene left with
-no current cells is archived with them (see ``MemoryDB.list_scenes``).
+their sentences leave the scene summaries, rewritten by the backend given
+(``MemoryManager.forget`` gives its own; the offline engine, by default,
+drops only the sentences that said what the archived cells said). A scene
+left with no current cells is archived with them (see ``MemoryDB.list_scenes``).
 Stored salience never changes with time: decay is computed when asked, so
 running :func:`forget` twice never decays a cell twice. Time comes from the
 database's clock, so tests and notebooks choose it.
@@ -27,9 +29,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
+from .claims import new_owner
 from .lifecycle import archive
-from .llm.offline.summarise import consolidate
-from .types import Cell
+from .llm import Backend, CallLog, OfflineEngine
+from .summaries import owe, settle
+from .types import Cell, fits_sqlite_integer
 
 if TYPE_CHECKING:
     from .db import MemoryDB
@@ -100,7 +104,7 @@ def mark_recalled(db: MemoryDB, cell_ids: Iterable[int]) -> None:
     Usage is kept apart from the cells (``mem_recalls``), so reading memory
     never changes what it says and is not an event of the history.
     """
-    ids = sorted({int(i) for i in cell_ids})
+    ids = sorted({int(i) for i in cell_ids if fits_sqlite_integer(int(i))})
     if not ids:
         return
     now = db.now()
@@ -136,11 +140,22 @@ def strengths(db: MemoryDB, *, rule: DecayRule = half_life) -> list[Strength]:
     return found
 
 
-def forget(db: MemoryDB, policy: Forgetting | None = None) -> list[int]:
+def forget(
+    db: MemoryDB,
+    policy: Forgetting | None = None,
+    *,
+    backend: Backend | None = None,
+    calls: CallLog | None = None,
+    owner: str | None = None,
+) -> list[int]:
     """Archive the current cells weaker than the policy's threshold; return their ids.
 
     One change of the history: each archived cell with its strength as the
     reason, and the summaries of their scenes without their sentences.
+
+    :param backend: what rewrites the summaries (the offline engine if None).
+    :param calls: the call log to record its call in.
+    :param owner: who claims the summaries to rewrite (see :mod:`memkit.claims`).
     """
     policy = policy or Forgetting()
     weak = [s for s in strengths(db, rule=policy.rule) if s.strength < policy.threshold]
@@ -149,15 +164,26 @@ def forget(db: MemoryDB, policy: Forgetting | None = None) -> list[int]:
     reasons = {
         s.cell.id: f"strength {s.strength:.3f} < {policy.threshold} after {s.idle_days:.0f} days unused" for s in weak
     }
-    with db.change("forgotten"):
+    owner = owner or new_owner()
+    with db.change("forgotten") as change:
         archived = archive(db, reasons)
+        summarised = []
         for scene in dict.fromkeys(s.cell.scene for s in weak):
             found = db.get_scene(scene)
-            gone = [s.cell.content for s in weak if s.cell.scene == scene]
             if found is not None and found.summary:
-                summary = consolidate(found.summary, [], gone)
-                if summary != found.summary:
-                    db.upsert_scene(scene, summary)
+                summarised.append(scene)
+        gone = {scene: [s.cell.content for s in weak if s.cell.scene == scene] for scene in summarised}
+        owe(change.conn, db, owner, {}, gone)  # written with the archive: a kill before the summaries loses nothing
+    settle(
+        db,
+        backend or OfflineEngine(),
+        owner,
+        scenes=summarised,
+        calls=calls,
+        reason="forgotten",
+        continues=change.id,
+        rewrite_unchanged=False,
+    )
     return archived
 
 

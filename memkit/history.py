@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from .errors import HistoryConflictError
-from .types import Event
+from .types import Event, fits_sqlite_integer
 
 if TYPE_CHECKING:
     from .db import MemoryDB
@@ -49,6 +49,8 @@ Row = dict[str, Any]
 def snapshot(conn: sqlite3.Connection, namespace: str, kind: str, key: str | int) -> Row | None:
     """The recorded columns of one row as a dict, or None when there is no such row."""
     table, keys, skipped = _TABLES[kind]
+    if kind != "scene" and not fits_sqlite_integer(int(key)):
+        return None
     cursor = conn.execute(
         f"SELECT * FROM {table} WHERE namespace = ? AND {keys[0]} = ?",
         (namespace, key if kind == "scene" else int(key)),

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import CellNotFoundError
 from .history import snapshot
-from .types import LINK_KINDS, Cell, Link, normalise_scene
+from .types import LINK_KINDS, Cell, Link, fits_sqlite_integer, normalise_scene
 
 if TYPE_CHECKING:
     from .db import MemoryDB
@@ -86,6 +86,8 @@ def list_links(db: MemoryDB, kinds: Iterable[str] | None = None) -> list[Link]:
 
 def links_of(db: MemoryDB, cell_id: int) -> list[Link]:
     """The links from or to one cell, oldest first."""
+    if not fits_sqlite_integer(cell_id):
+        return []
     rows = db._query(
         f"SELECT {_LINK_COLUMNS} FROM mem_links WHERE namespace = ? AND (source = ? OR target = ?) ORDER BY id",
         (db.namespace, cell_id, cell_id),

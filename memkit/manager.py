@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from .claims import new_owner
 from .db import MemoryDB, to_iso
 from .decisions import Plan, resolve
 from .errors import MemkitError
@@ -33,10 +34,10 @@ from .forgetting import Forgetting, forget, mark_recalled
 from .lifecycle import reinforce, supersede
 from .links import link
 from .llm import Backend, CallLog, choose_backend, invoke
-from .llm.offline.summarise import consolidate as extractive_consolidate
-from .parsing import parse_cells, parse_summaries
-from .prompts import MAX_CELLS_IN_PROMPT, consolidate_request, extract_request
+from .parsing import parse_cells
+from .prompts import MAX_CELLS_IN_PROMPT, extract_request
 from .redact import redact_secrets
+from .summaries import as_new_cell, owe, settle, summarise
 from .types import Cell, Decision, NewCell, Rejection, Revision, Scene, Utterance, clean_text
 
 __all__ = ["MAX_CANDIDATE_SCENES", "MAX_SLOT_CELLS", "RECENT_CELLS", "IngestResult", "MemoryManager", "UpdateResult"]
@@ -154,6 +155,8 @@ class MemoryManager:
         self.db = db
         self.llm = choose_backend(llm)
         self.calls = calls if calls is not None else CallLog()
+        #: Who this manager is when it claims work other programs may pick up too (see :mod:`memkit.claims`).
+        self.owner = new_owner()
         self._lock = threading.RLock()  # one exchange at a time, so each sees the scenes of the last
 
     def __repr__(self) -> str:
@@ -214,7 +217,7 @@ class MemoryManager:
         """
         when = to_iso(occurred_at, "occurred_at")
         with self._lock:
-            exchange_id = self.db.log_exchange(utterances, source_id=source_id, occurred_at=when)
+            exchange_id = self.db.log_exchange(utterances, source_id=source_id, occurred_at=when, owner=self.owner)
             return self._process(exchange_id, list(utterances), source_id, when, consolidate, _context(utterances))
 
     def _process(
@@ -246,27 +249,29 @@ class MemoryManager:
             )
             parsed = parse_cells(invoke(self.llm, request, self.calls), cell_types=self.db.cell_types)
             if parsed.error is not None:  # nothing usable in the reply: keep the exchange for retry_failed()
-                self.db.mark_exchange(exchange_id, "failed", parsed.error)
+                self.db.mark_exchange(exchange_id, "failed", parsed.error, owner=self.owner)
                 return UpdateResult(exchange_id, (), parsed.rejected, (), error=parsed.error)
             new_cells = [
                 replace(c, source_id=source_id, occurred_at=occurred_at, context=context) for c in parsed.cells
             ]
             decisions = parsed.decisions or tuple(Decision() for _ in new_cells)
-            plans = resolve(decisions, [*related, *on_slot])
             with self.db.change(f"exchange {exchange_id}", exchange_id=exchange_id) as change:
+                # The cells shown were read before the model call: read them again under the write lock.
+                shown = [*related, *on_slot]
+                plans = resolve(decisions, shown, self._changed(shown))
                 revisions = tuple(self._apply(c, plan, exchange_id) for c, plan in zip(new_cells, plans, strict=True))
-                self.db.mark_exchange(exchange_id, "done")
+                cells, superseded = self._outcome(revisions, plans)
+                owe(change.conn, self.db, self.owner, _ids_by_scene(cells), _retired(superseded))
+                if not self.db.mark_exchange(exchange_id, "done", owner=self.owner):
+                    raise _Taken  # another program finished it meanwhile: roll back, store nothing twice
+        except _Taken:
+            return UpdateResult(exchange_id, (), parsed.rejected, ())
         except MemkitError as exc:
-            self.db.mark_exchange(exchange_id, "failed", str(exc))
+            self.db.mark_exchange(exchange_id, "failed", str(exc), owner=self.owner)
             raise
-        stored = [r.cell_id for r in revisions if r.action in ("add", "update", "supersede") and r.cell_id]
-        cells = tuple(cell for cell in (self.db.get_cell(i) for i in stored) if cell is not None)
-        replaced = [r.target_id for r in revisions if r.action in ("update", "supersede") and r.target_id]
-        replaced += [i for plan in plans if plan.action in ("update", "supersede") for i in plan.retire_ids]
-        superseded = tuple(cell for cell in (self.db.get_cell(i) for i in replaced) if cell is not None)
         touched = tuple(dict.fromkeys(cell.scene for cell in cells))
         if consolidate and (cells or superseded):
-            self._consolidate(_by_scene(cells), _retired(superseded), exchange_id=exchange_id, continues=change.id)
+            self._settle([*touched, *_retired(superseded)], exchange_id=exchange_id, continues=change.id)
         if self.forgetting is not None:
             self.forget(self.forgetting)
         return UpdateResult(exchange_id, cells, parsed.rejected, touched, revisions, superseded)
@@ -279,9 +284,31 @@ class MemoryManager:
 
     def forget(self, policy: Forgetting | None = None) -> list[int]:
         """Archive the cells that decayed below the policy's threshold (default: the manager's, else
-        :class:`~memkit.forgetting.Forgetting`); return their ids. Nothing is deleted."""
+        :class:`~memkit.forgetting.Forgetting`); return their ids. Nothing is deleted.
+
+        Their scenes' summaries are rewritten by this manager's backend, which drops what they said.
+        """
         with self._lock:
-            return forget(self.db, policy or self.forgetting)
+            return forget(self.db, policy or self.forgetting, backend=self.llm, calls=self.calls, owner=self.owner)
+
+    def _changed(self, shown: Sequence[Cell]) -> set[int]:
+        """The ids of ``shown`` cells that are no longer current (another program changed them)."""
+        now = {cell.id: self.db.get_cell(cell.id) for cell in shown}
+        return {cell_id for cell_id, cell in now.items() if cell is None or cell.status != "current"}
+
+    def _outcome(
+        self, revisions: Sequence[Revision], plans: Sequence[Plan]
+    ) -> tuple[tuple[Cell, ...], tuple[Cell, ...]]:
+        """The cells an exchange stored, and the cells it superseded (those it also retired included)."""
+        stored = [r.cell_id for r in revisions if r.action in ("add", "update", "supersede") and r.cell_id]
+        replaced = [r.target_id for r in revisions if r.action in ("update", "supersede") and r.target_id]
+        replaced += [i for plan in plans if plan.action in ("update", "supersede") for i in plan.retire_ids]
+        found = [tuple(cell for cell in map(self.db.get_cell, ids) if cell is not None) for ids in (stored, replaced)]
+        return found[0], found[1]
+
+    def _settle(self, scenes: Sequence[str] | None = None, **change: Any) -> dict[str, str]:
+        """Write the summaries this namespace owes (of ``scenes`` only, if given) with this manager's backend."""
+        return settle(self.db, self.llm, self.owner, scenes=scenes, calls=self.calls, **change)
 
     def _apply(self, cell: NewCell, plan: Plan, exchange_id: int) -> Revision:
         """Carry out one plan inside the caller's transaction."""
@@ -321,12 +348,13 @@ class MemoryManager:
             return []
         chosen = [scene.scene for scene in scenes[:_RECENT_SCENES]]
         text = " ".join(u.text for u in utterances)[:2000]
+        by_name = {s.scene: s for s in scenes}
         for hit in self.db.search(text, limit=3 * MAX_CANDIDATE_SCENES):
-            if hit.matched and hit.scene not in chosen:
+            # a scene another program made since the scenes were read is not offered this time
+            if hit.matched and hit.scene not in chosen and hit.scene in by_name:
                 chosen.append(hit.scene)
             if len(chosen) == MAX_CANDIDATE_SCENES:
                 break
-        by_name = {s.scene: s for s in scenes}
         result = []
         for name in chosen:
             scene = by_name[name]
@@ -391,16 +419,6 @@ class MemoryManager:
         its reply is cut off, are consolidated extractively by the offline
         rules, so a summary is never lost or left behind its cells.
         """
-        return self._consolidate(new_cells, retired)
-
-    def _consolidate(
-        self,
-        new_cells: Mapping[str, Sequence[NewCell]],
-        retired: Mapping[str, Sequence[str]] | None = None,
-        *,
-        exchange_id: int | None = None,
-        continues: int | None = None,
-    ) -> dict[str, str]:
         retired = {scene: list(gone) for scene, gone in (retired or {}).items() if gone}
         updates: dict[str, tuple[str, Sequence[NewCell]]] = {}
         for scene in dict.fromkeys([*new_cells, *retired]):
@@ -410,17 +428,8 @@ class MemoryManager:
                 updates[scene] = (current.summary if current else "", cells)
         if not updates:
             return {}
-        try:
-            reply = invoke(self.llm, consolidate_request(updates, retired), self.calls)
-            summaries = {} if reply.cut_off else parse_summaries(reply, list(updates))
-        except MemkitError:
-            summaries = {}
-        for scene, (summary, cells) in updates.items():
-            if scene not in summaries:
-                summaries[scene] = extractive_consolidate(
-                    summary, [(c.cell_type, c.salience, c.content) for c in cells], retired.get(scene, ())
-                )
-        with self.db.change("summaries consolidated", exchange_id=exchange_id, continues=continues):
+        summaries = summarise(self.llm, updates, retired, self.calls)
+        with self.db.change("summaries consolidated"):
             for scene, summary in summaries.items():
                 self.db.upsert_scene(scene, summary)
         return summaries
@@ -459,6 +468,8 @@ class MemoryManager:
             raise ValueError(f"consolidate_every must be at least 1, got {consolidate_every}")
         items = list(messages)
         utterances = [_as_utterance(item) for item in items]
+        for number, utterance in enumerate(utterances, start=1):  # every message is checked before any is stored
+            to_iso(utterance.occurred_at, f"the time of message {number}")
         pending: dict[str, list[NewCell]] = {}
         pending_retired: dict[str, list[str]] = {}
         rejected: list[Rejection] = []
@@ -467,7 +478,10 @@ class MemoryManager:
         scenes: dict[str, None] = {}
         with self._lock:
             with self.db.transaction():
-                ids = [self.db.log_exchange([u], source_id=u.source_id, occurred_at=u.occurred_at) for u in utterances]
+                ids = [
+                    self.db.log_exchange([u], source_id=u.source_id, occurred_at=u.occurred_at, owner=self.owner)
+                    for u in utterances
+                ]
             in_a_row = 0
             read_ahead = getattr(self.llm, "prepare", None)  # a backend may read a batch at once (faster)
             for index, utterance in enumerate(tqdm(utterances, desc="ingest", unit="msg", disable=not progress)):
@@ -489,42 +503,48 @@ class MemoryManager:
                 if result.error is not None:
                     failed.append((ids[index], result.error))
                 for cell in result.cells:
-                    pending.setdefault(cell.scene, []).append(_as_new(cell))
+                    pending.setdefault(cell.scene, []).append(as_new_cell(cell))
                     scenes[cell.scene] = None
                 for scene, gone in _retired(result.superseded).items():
                     pending_retired.setdefault(scene, []).extend(gone)
                 total_cells += len(result.cells)
                 rejected.extend(result.rejected)
                 if (index + 1) % consolidate_every == 0 and (pending or pending_retired):
-                    self.consolidate(pending, pending_retired)
+                    self._settle()  # what the messages since the last time owe their summaries
                     pending, pending_retired = {}, {}
             if pending or pending_retired:
-                self.consolidate(pending, pending_retired)
+                self._settle()
         if failed:
             kept = f"{len(failed)} of {len(utterances)} messages are logged but not yet in memory"
             warnings.warn(f"{kept} (first: {failed[0][1]}); call retry_failed() to process them", stacklevel=2)
         return IngestResult(len(utterances), total_cells, tuple(rejected), tuple(scenes), tuple(failed))
 
     def retry_failed(self) -> list[UpdateResult]:
-        """Process again every logged exchange that failed or was interrupted."""
+        """Process again every logged exchange that failed or was interrupted, then write the summaries still owed.
+
+        Work another program is still doing (its claim holds, see :mod:`memkit.claims`)
+        is left to it; work of a program that was killed is taken over.
+        """
         results = []
         with self._lock:
             for exchange_id, utterances, source_id, occurred_at in self.db.unfinished_exchanges():
-                results.append(
-                    self._process(exchange_id, utterances, source_id, occurred_at, True, _context(utterances))
-                )
+                if self.db.claim_exchange(exchange_id, self.owner):
+                    results.append(
+                        self._process(exchange_id, utterances, source_id, occurred_at, True, _context(utterances))
+                    )
+            self._settle()
         return results
 
 
-def _as_new(cell: Cell) -> NewCell:
-    return NewCell(cell.scene, cell.cell_type, cell.salience, cell.content)
-
-
-def _by_scene(cells: Sequence[Cell]) -> dict[str, list[NewCell]]:
-    grouped: dict[str, list[NewCell]] = {}
+def _ids_by_scene(cells: Sequence[Cell]) -> dict[str, list[int]]:
+    grouped: dict[str, list[int]] = {}
     for cell in cells:
-        grouped.setdefault(cell.scene, []).append(_as_new(cell))
+        grouped.setdefault(cell.scene, []).append(cell.id)
     return grouped
+
+
+class _Taken(Exception):
+    """Another program finished the exchange this manager was processing (its claim ran out)."""
 
 
 def _retired(cells: Sequence[Cell]) -> dict[str, list[str]]:

@@ -3,6 +3,11 @@
 Each migration runs once, inside the transaction that records it, so a
 database is always at a whole step of this list. Never edit or reorder a
 migration that has been released: add a new one at the end.
+
+A file memkit made carries :data:`APPLICATION_ID` in its header (``PRAGMA
+application_id``), so another program's SQLite file is never taken for an
+empty one; :mod:`memkit.schema` compares a file's tables, indexes, triggers
+and views with what the migrations make.
 """
 
 from __future__ import annotations
@@ -13,9 +18,18 @@ from datetime import datetime, timezone
 
 from .errors import SchemaVersionError
 
-__all__ = ["MIGRATIONS", "MIGRATIONS_TABLE", "applied_migrations", "check_known", "migrate"]
+__all__ = [
+    "APPLICATION_ID",
+    "MIGRATIONS",
+    "MIGRATIONS_TABLE",
+    "applied_migrations",
+    "check_known",
+    "migrate",
+]
 
 MIGRATIONS_TABLE = "_memkit_migrations"
+#: What ``PRAGMA application_id`` says in a file memkit made: "MKIT" in ASCII.
+APPLICATION_ID = 0x4D4B4954
 
 Migration = Callable[[sqlite3.Connection], None]
 MIGRATIONS: list[tuple[str, Migration]] = []
@@ -355,6 +369,87 @@ def m009_recalls(conn: sqlite3.Connection) -> None:
     )
 
 
+@_migration
+def m010_claims_and_owed_summaries(conn: sqlite3.Connection) -> None:
+    """Who is working on an exchange, and the scene summaries that still owe cells.
+
+    - ``mem_exchanges.owner`` and ``lease_until``: the memory manager turning
+      the exchange into cells, and until when its claim holds (seconds since
+      the epoch, see :mod:`memkit.claims`); another program leaves it alone until then.
+    - ``mem_owed_summaries``: per scene, the ids of cells stored but not yet
+      folded into its summary, and the contents of cells it should stop saying.
+      Written in the transaction that stores the cells, removed in the one that
+      writes the summary, so a program killed in between leaves the work to
+      ``retry_failed()`` instead of losing it.
+    """
+    conn.execute("ALTER TABLE mem_exchanges ADD COLUMN owner TEXT")
+    conn.execute("ALTER TABLE mem_exchanges ADD COLUMN lease_until REAL")
+    conn.execute(
+        """
+        CREATE TABLE mem_owed_summaries (
+            namespace TEXT NOT NULL,
+            scene TEXT NOT NULL,
+            cells TEXT NOT NULL DEFAULT '[]',
+            retired TEXT NOT NULL DEFAULT '[]',
+            owed_since TEXT NOT NULL,
+            owner TEXT,
+            lease_until REAL,
+            PRIMARY KEY (namespace, scene)
+        )
+        """
+    )
+
+
+@_migration
+def m011_fts_namespaces(conn: sqlite3.Connection) -> None:
+    """The full-text index learns each cell's namespace, as one token of its own column ``ns``.
+
+    A search then matches its own namespace's cells only (``ns : "<token>" AND ...``),
+    never reading another namespace's, and scores them with statistics of its
+    own namespace (see :mod:`memkit.fts`). The token is the namespace's UTF-8
+    bytes in hex, so two namespaces never share one. The index reads its
+    content through the view ``mem_cells_fts_source``, which adds the token.
+    """
+    for trigger in ("insert", "delete", "update"):
+        conn.execute(f"DROP TRIGGER mem_cells_fts_{trigger}")
+    conn.execute("DROP TABLE mem_cells_fts")
+    conn.execute(
+        """
+        CREATE VIEW mem_cells_fts_source AS
+        SELECT id, content, scene, context, hex(namespace) AS ns FROM mem_cells
+        """
+    )
+    conn.execute(
+        """
+        CREATE VIRTUAL TABLE mem_cells_fts USING fts5(
+            content, scene, context, ns,
+            content='mem_cells_fts_source', content_rowid='id',
+            tokenize='porter unicode61 remove_diacritics 2'
+        )
+        """
+    )
+    _execute_script(
+        conn,
+        """
+        CREATE TRIGGER mem_cells_fts_insert AFTER INSERT ON mem_cells BEGIN
+            INSERT INTO mem_cells_fts (rowid, content, scene, context, ns)
+            VALUES (new.id, new.content, new.scene, new.context, hex(new.namespace));
+        END;
+        CREATE TRIGGER mem_cells_fts_delete AFTER DELETE ON mem_cells BEGIN
+            INSERT INTO mem_cells_fts (mem_cells_fts, rowid, content, scene, context, ns)
+            VALUES ('delete', old.id, old.content, old.scene, old.context, hex(old.namespace));
+        END;
+        CREATE TRIGGER mem_cells_fts_update AFTER UPDATE OF content, scene, context, namespace ON mem_cells BEGIN
+            INSERT INTO mem_cells_fts (mem_cells_fts, rowid, content, scene, context, ns)
+            VALUES ('delete', old.id, old.content, old.scene, old.context, hex(old.namespace));
+            INSERT INTO mem_cells_fts (rowid, content, scene, context, ns)
+            VALUES (new.id, new.content, new.scene, new.context, hex(new.namespace));
+        END;
+        """,
+    )
+    conn.execute("INSERT INTO mem_cells_fts (mem_cells_fts) VALUES ('rebuild')")
+
+
 def _execute_script(conn: sqlite3.Connection, script: str) -> None:
     """Run several statements inside the current transaction.
 
@@ -417,6 +512,7 @@ def migrate(conn: sqlite3.Connection, *, upto: str | None = None) -> list[str]:
                     (name, datetime.now(timezone.utc).isoformat(timespec="seconds")),
                 )
                 conn.execute(f"PRAGMA user_version = {known.index(name) + 1}")
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 applied.append(name)
         except BaseException:
             conn.execute("ROLLBACK")

@@ -33,6 +33,8 @@ from .types import (
 __all__ = [
     "ACTION_SYNONYMS",
     "CELL_TYPE_SYNONYMS",
+    "MAX_CONTENT_CHARS",
+    "MAX_REASON_CHARS",
     "MAX_SUMMARY_CHARS",
     "find_json",
     "parse_cells",
@@ -144,6 +146,8 @@ _FENCE = re.compile(r"```[a-zA-Z0-9_-]*")
 #: Where a JSON value may start, only the first this many brackets are tried.
 _MAX_JSON_STARTS = 32
 _MAX_LITERAL_CHARS = 100_000
+#: A cell's content from a model (or an import) is cut to this length.
+MAX_CONTENT_CHARS = 2000
 #: A decision's reason from a model is cut to this length.
 MAX_REASON_CHARS = 300
 #: A scene summary from a model is cut to this length (the prompt asks for under 100 words).
@@ -231,6 +235,8 @@ def _salience(value: Any) -> float:
         value = number / 100 if percent else number
     try:
         number = float(value)
+    except OverflowError:  # an integer of hundreds of digits: past either end of the scale
+        return 1.0 if value > 0 else 0.0
     except (TypeError, ValueError):
         return _DEFAULT_SALIENCE
     if math.isnan(number):
@@ -340,7 +346,7 @@ def parse_cells(
     *,
     cell_types: Sequence[str] = CELL_TYPES,
     default_scene: str = DEFAULT_SCENE,
-    max_content_chars: int = 2000,
+    max_content_chars: int = MAX_CONTENT_CHARS,
 ) -> ParsedCells:
     """Parse a model's extraction reply into cells, with a reason for each rejected item.
 

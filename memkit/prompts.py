@@ -183,9 +183,16 @@ def _brief(summary: str, words: int = SCENE_WORDS_IN_PROMPT) -> str:
     return " ".join(parts) if len(parts) <= words else " ".join(parts[:words]) + " …"
 
 
+#: Characters a model may read as ``<`` or ``>`` (fullwidth, small, angle and CJK brackets), escaped like them.
+_LOOK_ALIKES = str.maketrans(
+    dict.fromkeys("\uff1c\ufe64\u3008\u27e8\u2329\u2039\u276e\u02c2", "&lt;")
+    | dict.fromkeys("\uff1e\ufe65\u3009\u27e9\u232a\u203a\u276f\u02c3", "&gt;")
+)
+
+
 def escape_data(text: str) -> str:
-    """Escape ``&``, ``<`` and ``>`` so data can never open or close a prompt tag."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Escape ``&``, ``<``, ``>`` and their look-alikes, so data can never open or close a prompt tag."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").translate(_LOOK_ALIKES)
 
 
 def _one_line(text: str) -> str:
@@ -224,7 +231,9 @@ def extract_request(
         f"{number}. [{c.cell_type}, {escape_data(c.scene)}] {escape_data(_one_line(c.content))}"
         for number, c in enumerate(shown, start=1)
     )
-    conversation = "\n".join(f"{escape_data(u.speaker)}: {escape_data(_one_line(u.text))}" for u in utterances)
+    conversation = "\n".join(
+        f"{escape_data(_one_line(u.speaker))}: {escape_data(_one_line(u.text))}" for u in utterances
+    )
     schema = json.loads(json.dumps(EXTRACT_SCHEMA))
     schema["schema"]["properties"]["cells"]["items"]["properties"]["cell_type"]["enum"] = list(cell_types)
     return LLMRequest(

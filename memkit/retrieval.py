@@ -45,6 +45,7 @@ __all__ = [
     "asks_when",
     "blend_score",
     "build_match_expression",
+    "match_phrases",
     "named_dates",
     "query_terms",
     "rerank",
@@ -436,6 +437,11 @@ def _quote(term: str) -> str:
     return f'"{body}"*' if prefix else f'"{body}"'
 
 
+def match_phrases(text: str, *, max_terms: int = 64) -> list[str]:
+    """The FTS5 phrases of ``text``: its first ``max_terms`` terms, each quoted (a literal, never an operator)."""
+    return [_quote(term) for term in query_terms(text)[:max_terms]]
+
+
 def build_match_expression(text: str, *, max_terms: int = 64) -> str | None:
     """An FTS5 MATCH expression for ``text``, or None when it has no words.
 
@@ -444,10 +450,8 @@ def build_match_expression(text: str, *, max_terms: int = 64) -> str | None:
     and rarer ones more. Only the first ``max_terms`` terms are used, so a
     pasted page of text stays a fast query.
     """
-    terms = query_terms(text)[:max_terms]
-    if not terms:
-        return None
-    return " OR ".join(_quote(term) for term in terms)
+    phrases = match_phrases(text, max_terms=max_terms)
+    return " OR ".join(phrases) if phrases else None
 
 
 def _age_days(timestamp: str | None, now: datetime) -> float | None:

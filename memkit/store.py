@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
+from .claims import is_claimable, lease_until, wall_clock
 from .connection import Clock, Connection, to_iso, wrap_error
 from .errors import DatabaseError
 from .history import Change
-from .redact import redact_secrets
+from .rawsql import ReadOnlySQLError, run_read_only
+from .schema import schema_differences
 from .types import Utterance, clean_text
 
 __all__ = ["Store"]
@@ -46,10 +49,7 @@ class Store:
 
     def close(self) -> None:
         """Close the connection (for every namespace view of it)."""
-        with self._shared.lock:
-            if not self._shared.closed:
-                self._shared.conn.close()
-                self._shared.closed = True
+        self._shared.close()
 
     def __enter__(self: _S) -> _S:
         return self
@@ -70,17 +70,16 @@ class Store:
         errors become :class:`DatabaseError`).
         """
         shared = self._shared
-        with shared.lock:
-            if shared.closed:
-                raise DatabaseError("this MemoryDB is closed; open the file again")
+        with shared.reading(writer=True) as conn:
             if shared.read_only is not None:
-                raise DatabaseError(f"cannot write: {shared.read_only}; copy it to a writable folder to change it")
-            conn = shared.conn
+                raise DatabaseError(f"cannot write: {shared.read_only}")
             nested = conn.in_transaction
             try:
                 conn.execute("SAVEPOINT memkit_nested" if nested else "BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 raise wrap_error(exc, shared.path) from exc
+            if not nested:
+                shared.writer = threading.get_ident()  # this thread's reads now see what it writes
             try:
                 yield conn
             except BaseException as exc:
@@ -102,6 +101,9 @@ class Store:
                     if not nested and conn.in_transaction:
                         conn.execute("ROLLBACK")
                     raise wrap_error(exc, shared.path) from exc
+            finally:
+                if not nested:
+                    shared.writer = None
 
     @contextmanager
     def change(
@@ -128,13 +130,12 @@ class Store:
             finally:
                 shared.change = None
 
-    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+    def _query(self, sql: str, params: Sequence[Any] = (), *, writer: bool = False) -> list[sqlite3.Row]:
+        """The rows of one statement (see :meth:`Connection.reading` for which connection runs it)."""
         shared = self._shared
-        with shared.lock:
-            if shared.closed:
-                raise DatabaseError("this MemoryDB is closed; open the file again")
+        with shared.reading(writer=writer) as conn:
             try:
-                cursor = shared.conn.execute(sql, params)
+                cursor = conn.execute(sql, params)
                 cursor.row_factory = sqlite3.Row
                 return cursor.fetchall()
             except sqlite3.Error as exc:
@@ -148,19 +149,25 @@ class Store:
         *,
         source_id: str | None = None,
         occurred_at: str | datetime | None = None,
+        owner: str | None = None,
     ) -> int:
-        """Record an exchange before it is turned into cells; return its id."""
+        """Record an exchange before it is turned into cells; return its id.
+
+        :param owner: the memory manager about to process it, which claims it (see :mod:`memkit.claims`).
+        """
         payload = json.dumps(_stored(utterances), ensure_ascii=False)
         with self.transaction() as conn:
             cursor = conn.execute(
-                "INSERT INTO mem_exchanges (namespace, utterances, source_id, occurred_at, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO mem_exchanges (namespace, utterances, source_id, occurred_at, created_at, owner,"
+                " lease_until) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     self.namespace,
                     payload,
                     None if source_id is None else clean_text(str(source_id)),
                     to_iso(occurred_at, "occurred_at"),
                     self.now(),
+                    owner,
+                    None if owner is None else lease_until(),
                 ),
             )
         return int(cursor.lastrowid or 0)
@@ -178,13 +185,39 @@ class Store:
                 (json.dumps([*json.loads(row[0]), *_stored(utterances)], ensure_ascii=False), exchange_id),
             )
 
-    def mark_exchange(self, exchange_id: int, status: str, error: str | None = None) -> None:
-        """Set an exchange's status to ``pending``, ``done`` or ``failed``."""
+    def mark_exchange(
+        self, exchange_id: int, status: str, error: str | None = None, *, owner: str | None = None
+    ) -> bool:
+        """Set an exchange's status to ``pending``, ``done`` or ``failed``, ending any claim on it.
+
+        :param owner: change it only if it is not done yet and no other program claimed it
+            (one may have taken it over when ``owner``'s claim ran out); inside a transaction, a False
+            answer tells the caller to roll back what it stored for the exchange.
+        :returns: whether the exchange was changed.
+        """
+        condition = "" if owner is None else " AND status != 'done' AND (owner = ? OR owner IS NULL)"
         with self.transaction() as conn:
-            conn.execute(
-                "UPDATE mem_exchanges SET status = ?, error = ? WHERE id = ? AND namespace = ?",
-                (status, None if error is None else redact_secrets(clean_text(error)), exchange_id, self.namespace),
+            cursor = conn.execute(
+                "UPDATE mem_exchanges SET status = ?, error = ?, owner = NULL, lease_until = NULL"
+                f" WHERE id = ? AND namespace = ?{condition}",
+                (status, None if error is None else clean_text(error), exchange_id, self.namespace)
+                + (() if owner is None else (owner,)),
             )
+        return cursor.rowcount > 0
+
+    def claim_exchange(self, exchange_id: int, owner: str) -> bool:
+        """Claim an unfinished exchange for ``owner``, unless another program's claim on it still holds."""
+        with self.transaction() as conn:
+            row = conn.execute(
+                "SELECT owner, lease_until FROM mem_exchanges WHERE id = ? AND namespace = ? AND status != 'done'",
+                (exchange_id, self.namespace),
+            ).fetchone()
+            if row is None or not is_claimable(row[0], row[1], owner):
+                return False
+            conn.execute(
+                "UPDATE mem_exchanges SET owner = ?, lease_until = ? WHERE id = ?", (owner, lease_until(), exchange_id)
+            )
+        return True
 
     def unfinished_exchanges(self) -> list[tuple[int, list[Utterance], str | None, str | None]]:
         """Exchanges still pending or failed: (id, utterances, source_id, occurred_at)."""
@@ -215,22 +248,14 @@ class Store:
         if not isinstance(statement, str):
             raise TypeError(f"statement must be a string of SQL, not {type(statement).__name__}")
         shared = self._shared
-        with shared.lock:
-            if shared.closed:
-                raise DatabaseError("this MemoryDB is closed; open the file again")
-            conn = shared.conn
+        with shared.reading() as conn:
             try:
-                conn.execute("PRAGMA query_only = ON")
-                try:
-                    cursor = conn.execute(statement, params)
-                    columns = [column[0] for column in cursor.description or ()]
-                    return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
-                finally:
-                    conn.execute("PRAGMA query_only = OFF")
-            except sqlite3.Error as exc:
-                if "readonly" in str(exc):
-                    raise DatabaseError(
+                return run_read_only(conn, statement, params)
+            except (ReadOnlySQLError, sqlite3.Error) as exc:
+                if isinstance(exc, ReadOnlySQLError) or "readonly" in str(exc):
+                    raise ReadOnlySQLError(
                         "db.sql() only reads; change memory with add_cell, update_cell, delete_cell or upsert_scene"
+                        f" ({exc})"
                     ) from exc
                 raise wrap_error(exc, shared.path) from exc
 
@@ -248,9 +273,13 @@ class Store:
         """
         problems = [f"SQLite integrity_check: {row[0]}" for row in self._query("PRAGMA integrity_check")]
         problems = [problem for problem in problems if problem != "SQLite integrity_check: ok"]
+        with self._shared.reading() as conn:
+            problems += [f"schema: {difference}" for difference in schema_differences(conn)]
         try:
             if not self.read_only:  # FTS5 runs its check as a write statement
-                self._query("INSERT INTO mem_cells_fts (mem_cells_fts, rank) VALUES ('integrity-check', 1)")
+                self._query(
+                    "INSERT INTO mem_cells_fts (mem_cells_fts, rank) VALUES ('integrity-check', 1)", writer=True
+                )
         except DatabaseError:
             problems.append(
                 "full-text index out of sync with mem_cells (FTS5 integrity-check failed); rebuild it with"
@@ -286,9 +315,43 @@ class Store:
             """
         ):
             problems.append(f"exchange {row['id']} is {row['status']} but already has {row['cells']} cells")
+        return problems + self._unfinished_work()
+
+    def _unfinished_work(self) -> list[str]:
+        """Work a program left behind: exchanges and summaries whose claim ran out, and exchanges stored twice."""
+        problems = []
+        now = wall_clock()
+        for row in self._query(
+            "SELECT id, namespace FROM mem_exchanges WHERE status = 'pending' AND lease_until < ? ORDER BY id", (now,)
+        ):
+            problems.append(
+                f"exchange {row['id']} of namespace {row['namespace']!r} was left unfinished by a program that"
+                " stopped; manager.retry_failed() finishes it"
+            )
+        for row in self._query(
+            "SELECT namespace, scene, owed_since FROM mem_owed_summaries"
+            " WHERE lease_until IS NULL OR lease_until < ? ORDER BY namespace, scene",
+            (now,),
+        ):
+            problems.append(
+                f"scene {row['scene']!r} of namespace {row['namespace']!r} owes its summary cells stored since"
+                f" {row['owed_since']} (the program writing it stopped); manager.retry_failed() writes it"
+            )
+        for row in self._query(
+            """
+            SELECT c.exchange_id, COUNT(DISTINCT h.change_id) AS changes FROM mem_cells c
+            JOIN mem_history h ON h.namespace = c.namespace AND h.kind = 'cell' AND h.key = CAST(c.id AS TEXT)
+                AND h.action = 'add' AND h.undone_at IS NULL
+            WHERE c.exchange_id IS NOT NULL GROUP BY c.exchange_id HAVING changes > 1 ORDER BY c.exchange_id
+            """
+        ):
+            problems.append(
+                f"exchange {row['exchange_id']} had its cells stored twice or more ({row['changes']} times):"
+                " two programs processed it"
+            )
         return problems
 
 
 def _stored(utterances: Sequence[Utterance]) -> list[list[str]]:
-    """Utterances as the exchange log keeps them: [speaker, text] pairs, cleaned, keys redacted."""
-    return [[redact_secrets(clean_text(u.speaker)), redact_secrets(clean_text(u.text))] for u in utterances]
+    """Utterances as the exchange log keeps them: [speaker, text] pairs, cleaned (the connection redacts keys)."""
+    return [[clean_text(u.speaker), clean_text(u.text)] for u in utterances]

@@ -5,22 +5,26 @@ or ``{"kind": "link", ...}``. History travels too: superseded and archived
 cells with their state, and the links between cells. Ids and creation times
 are not carried over: an imported cell gets a new id and is created when it
 is imported (a cell's ``ref`` is its id in the exported memory, which its
-links use). Everything else is.
+links use). Everything else is. Importing is idempotent: cells already there
+are skipped.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from .db import MemoryDB, to_iso
 from .errors import MemkitError
 from .links import link, list_links
-from .types import LINK_KINDS, NewCell
+from .parsing import MAX_CONTENT_CHARS, MAX_REASON_CHARS, MAX_SUMMARY_CHARS, _cut
+from .redact import redact_secrets
+from .types import LINK_KINDS, NewCell, fits_sqlite_integer, normalise_scene
 
-__all__ = ["FORMAT_VERSION", "export_jsonl", "import_jsonl"]
+__all__ = ["FORMAT_VERSION", "ImportResult", "export_jsonl", "import_jsonl"]
 
 #: 2: cells carry their state and a ``ref``, and links are exported. Files of version 1 import too.
 FORMAT_VERSION = 2
@@ -35,7 +39,7 @@ def _state(record: dict[str, Any]) -> dict[str, Any]:
     """
     state = {k: record[k] for k in _STATE if record.get(k) is not None}
     count = state.get("seen_count", 1)
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1 or not fits_sqlite_integer(count):
         raise ValueError(f"seen_count must be a whole number from 1, got {count!r}")
     for column in _STATE[1:]:
         if column in state:
@@ -63,16 +67,25 @@ def export_jsonl(db: MemoryDB, path: str | os.PathLike[str]) -> int:
     return len(lines)
 
 
-def import_jsonl(db: MemoryDB, path: str | os.PathLike[str]) -> int:
-    """Add the cells and scene summaries in ``path`` to ``db``'s namespace; return cells added.
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import did: cells added, and cells skipped because the namespace already held them."""
 
-    The whole file is read and checked before anything is written, and it is
-    written in one transaction: a bad line imports nothing.
+    added: int
+    skipped: int
 
-    :raises MemkitError: a line is not valid JSON or not a memkit record.
+
+def _cell_key(row: Sequence[Any]) -> tuple[Any, ...]:
+    """What makes two cells the same for an import: scene, type, content, source and time, as stored."""
+    return tuple(redact_secrets(v) if isinstance(v, str) else v for v in row)
+
+
+def _read_records(db: MemoryDB, path: str | os.PathLike[str]) -> tuple[list[Any], ...]:
+    """Every record of the file, checked and capped as model output is; nothing is written.
+
+    :raises MemkitError: a line is not valid JSON or not a memkit record (the message names it).
     """
-    cells: list[NewCell] = []
-    states: list[tuple[Any, dict[str, Any]]] = []  # (ref, state) per cell, in order
+    cells: list[tuple[Any, NewCell, dict[str, Any]]] = []  # (ref, cell, state)
     scenes: list[tuple[str, str]] = []
     links: list[tuple[Any, Any, str, str]] = []
     try:
@@ -80,6 +93,7 @@ def import_jsonl(db: MemoryDB, path: str | os.PathLike[str]) -> int:
             text = handle.read()
     except UnicodeDecodeError as exc:
         raise MemkitError(f"{os.fspath(path)} is not a memkit export: it is not UTF-8 text ({exc})") from exc
+    now = db.now()
     for number, line in enumerate(text.split("\n"), start=1):  # not splitlines: U+2028 may be in a string
         if not line.strip():
             continue
@@ -87,40 +101,86 @@ def import_jsonl(db: MemoryDB, path: str | os.PathLike[str]) -> int:
             record: dict[str, Any] = json.loads(line)
             kind = record.get("kind")
             if kind == "cell":
-                cells.append(
-                    NewCell(
-                        scene=record["scene"],
-                        cell_type=record["cell_type"],
-                        salience=record["salience"],
-                        content=record["content"],
-                        source_id=record.get("source_id"),
-                        occurred_at=record.get("occurred_at"),
-                        context=record.get("context"),
-                    )
+                content = record["content"]
+                cell = NewCell(
+                    scene=record["scene"],
+                    cell_type=record["cell_type"],
+                    salience=record["salience"],
+                    content=_cut(content, MAX_CONTENT_CHARS) if isinstance(content, str) else content,
+                    source_id=record.get("source_id"),
+                    occurred_at=record.get("occurred_at"),
+                    context=record.get("context"),
                 )
-                states.append((record.get("ref"), _state(record)))
+                db._row_values(cell, None, now)  # the checks add_cells makes, made here to name the line
+                cells.append((record.get("ref"), cell, _state(record)))
             elif kind == "link":
                 if record["link"] not in LINK_KINDS:
                     raise ValueError(f"unknown link kind {record['link']!r}")
-                links.append((record["source"], record["target"], record["link"], str(record.get("reason", ""))))
+                reason = _text(record.get("reason", ""), "reason")
+                links.append((record["source"], record["target"], record["link"], _cut(reason, MAX_REASON_CHARS)))
             elif kind == "scene":
-                scenes.append((record["scene"], record.get("summary", "")))
+                summary = _text(record.get("summary", ""), "summary")
+                scenes.append((normalise_scene(record["scene"]), _cut(summary, MAX_SUMMARY_CHARS)))
             elif kind != "memkit-export":
                 raise ValueError(f"unknown kind {kind!r}")
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError, OverflowError, RecursionError) as exc:
             raise MemkitError(f"{os.fspath(path)} line {number} is not a memkit record: {exc}") from exc
+    return cells, scenes, links
+
+
+def _text(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be a string, not {type(value).__name__}")
+    return value
+
+
+def import_jsonl(db: MemoryDB, path: str | os.PathLike[str]) -> ImportResult:
+    """Add the cells, scene summaries and links in ``path`` to ``db``'s namespace.
+
+    The whole file is read and checked before anything is written, and it is
+    written in one transaction: a bad line imports nothing. A cell the
+    namespace already holds (same scene, type, content, source and time) is
+    skipped, so importing a file twice adds nothing the second time. Text is
+    capped as model output is (a cell's content at 2,000 characters).
+
+    :raises MemkitError: a line is not valid JSON or not a memkit record.
+    """
+    cells, scenes, links = _read_records(db, path)
     with db.change(f"imported from {os.path.basename(os.fspath(path))}") as change:
-        ids = db.add_cells(cells)
-        new_id = {ref: cell_id for (ref, _), cell_id in zip(states, ids, strict=True) if ref is not None}
-        for (_, state), cell_id in zip(states, ids, strict=True):
+        present: dict[tuple[Any, ...], list[int]] = {}
+        for row in change.conn.execute(
+            "SELECT id, scene, cell_type, content, source_id, occurred_at FROM mem_cells WHERE namespace = ?"
+            " ORDER BY id",
+            (db.namespace,),
+        ):
+            present.setdefault(tuple(row[1:]), []).append(row[0])
+        now = db.now()
+        new_id: dict[Any, int] = {}
+        added: list[tuple[Any, NewCell, dict[str, Any]]] = []
+        for ref, cell, state in cells:
+            values = db._row_values(cell, None, now)
+            same = present.get(_cell_key([values[1], values[2], values[4], values[5], values[6]]))
+            if same:
+                existing = same.pop(0)
+                if ref is not None:
+                    new_id[ref] = existing  # links in the file still find it
+            else:
+                added.append((ref, cell, state))
+        ids = db.add_cells([cell for _, cell, _ in added])
+        for (ref, _, state), cell_id in zip(added, ids, strict=True):
+            if ref is not None:
+                new_id[ref] = cell_id
             if state and state != {"seen_count": 1}:
                 with change.tracking(db.namespace, "cell", cell_id, "edit", "state from the export"):
                     assignments = ", ".join(f"{column} = ?" for column in state)
                     change.conn.execute(f"UPDATE mem_cells SET {assignments} WHERE id = ?", [*state.values(), cell_id])
+        grown = {normalise_scene(cell.scene) for _, cell, _ in added}
         for scene, summary in scenes:
-            db.upsert_scene(scene, summary)
+            found = db.get_scene(scene)
+            if summary and (found is None or (found.summary != summary and (not found.summary or scene in grown))):
+                db.upsert_scene(scene, summary)
         for source, target, kind, reason in links:
             if source not in new_id or target not in new_id:
                 raise MemkitError(f"{os.fspath(path)} links cells it does not hold ({source} {kind} {target})")
             link(db, new_id[source], new_id[target], kind, reason=reason)
-    return len(cells)
+    return ImportResult(added=len(added), skipped=len(cells) - len(added))

@@ -11,6 +11,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .redact import redact_secrets
+
 __all__ = [
     "ACTIONS",
     "CELL_TYPES",
@@ -30,6 +32,7 @@ __all__ = [
     "Scene",
     "Utterance",
     "clean_text",
+    "fits_sqlite_integer",
     "normalise_scene",
     "validate_salience",
 ]
@@ -74,22 +77,28 @@ def normalise_scene(name: str) -> str:
 
     ``"Kitchen Renovation!"`` and ``" kitchen_renovation"`` both become
     ``"kitchen-renovation"``. Letters of any script are kept; accents are
-    folded. An empty result falls back to :data:`DEFAULT_SCENE`.
+    folded; a key in the name becomes ``redacted-key``. An empty result
+    falls back to :data:`DEFAULT_SCENE`.
     """
     if not isinstance(name, str):
         raise TypeError(f"scene must be a string, not {type(name).__name__}")
-    folded = unicodedata.normalize("NFKD", name)
+    folded = unicodedata.normalize("NFKD", redact_secrets(name))
     folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
     words = re.findall(r"\w+", folded.lower().replace("_", " "))
     slug = "-".join(words)[:_SCENE_MAX_CHARS].strip("-")
     return slug or DEFAULT_SCENE
 
 
+def fits_sqlite_integer(value: int) -> bool:
+    """Whether SQLite can store ``value`` as an INTEGER (64 bits): an id outside that range names no row."""
+    return -(2**63) <= value < 2**63
+
+
 def validate_salience(value: float) -> float:
     """Return ``value`` as a float in [0, 1] or raise ``ValueError``."""
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"salience must be a number in [0, 1], got {value!r}") from None
     if not 0.0 <= number <= 1.0:  # also rejects NaN
         raise ValueError(f"salience must be in [0, 1], got {value!r}")

@@ -277,3 +277,133 @@ def test_importing_a_binary_or_broken_file_imports_nothing(db: MemoryDB, tmp_pat
     with pytest.raises(MemkitError, match="line 2 is not a memkit record"):
         import_jsonl(db, broken)
     assert [c.content for c in db.list_cells()] == ["kept"]
+
+
+def test_numbers_too_big_for_sqlite_or_a_float_are_handled(db: MemoryDB) -> None:
+    from memkit import CellNotFoundError, parse_cells
+    from memkit.forgetting import mark_recalled
+    from memkit.links import links_of, unlink
+
+    huge = 10**400
+    reply = json.dumps(
+        {"cells": [{"scene": "s", "cell_type": "fact", "salience": s, "content": f"c{s > 0}"} for s in (huge, -huge)]}
+    )
+    assert [c.salience for c in parse_cells(reply).cells] == [1.0, 0.0]
+    with pytest.raises(ValueError, match="salience"):
+        db.add_cell(scene="s", cell_type="fact", salience=huge, content="too salient")
+    cell = db.add_cell(scene="s", cell_type="fact", salience=0.5, content="kept")
+    assert [h.id for h in db.search("kept", limit=10**20)] == [cell]
+    assert [c.id for c in db.list_cells(limit=10**20)] == [cell]
+    for big in (10**30, -(10**30), 2**63):
+        assert db.get_cell(big) is None
+        assert db.delete_cell(big) is False
+        with pytest.raises(CellNotFoundError):
+            db.update_cell(big, content="new")
+        assert unlink(db, big) is False and links_of(db, big) == []
+        mark_recalled(db, [big, cell])
+    assert [c.content for c in db.list_cells()] == ["kept"]
+
+
+# -- hostile or foreign files ---------------------------------------------------------
+
+
+def _raw(path: Path, *statements: str) -> None:
+    """Run SQL on ``path`` with plain sqlite3, as another program would."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    for statement in statements:
+        conn.execute(statement)
+    conn.close()
+
+
+def test_a_damaged_schema_text_is_a_memkit_error(tmp_path: Path) -> None:
+    path = tmp_path / "memory.db"
+    seed(path)
+    _raw(
+        path,
+        "PRAGMA writable_schema = ON",
+        "UPDATE sqlite_master SET sql = CAST(x'435245415445205441424c45ff' AS TEXT) || substr(sql, 13)"
+        " WHERE name = 'mem_links'",
+    )
+    before = path.read_bytes()
+    with pytest.raises(DatabaseError, match="is not a memkit database or is corrupt"):
+        MemoryDB(path)
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "statements",
+    [
+        ["CREATE VIEW answers AS SELECT 42 AS answer"],
+        ["PRAGMA user_version = 7"],
+        ["PRAGMA application_id = 1179602516"],  # another program's file type
+        ["CREATE TABLE mem_cells (id INTEGER PRIMARY KEY)", "CREATE INDEX mine ON mem_cells (id)"],
+    ],
+    ids=["only a view", "user_version set", "application_id set", "a table of the same name"],
+)
+def test_a_foreign_sqlite_file_without_tables_of_its_own_is_left_untouched(
+    tmp_path: Path, statements: list[str]
+) -> None:
+    path = tmp_path / "other.db"
+    _raw(path, *statements)
+    before = path.read_bytes()
+    with pytest.raises(DatabaseError, match="another program"):
+        MemoryDB(path)
+    assert path.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["other.db"]
+
+
+def test_memkit_marks_its_files_and_opens_its_older_ones(tmp_path: Path) -> None:
+    from memkit.migrations import APPLICATION_ID, migrate
+
+    MemoryDB(tmp_path / "new.db").close()
+    (tmp_path / "empty.db").touch()  # an empty file is a new database
+    MemoryDB(tmp_path / "empty.db").close()
+    old = tmp_path / "old.db"
+    conn = sqlite3.connect(old, isolation_level=None)
+    migrate(conn, upto="m009_recalls")  # made before memkit marked its files
+    conn.execute("PRAGMA application_id = 0")
+    conn.close()
+    MemoryDB(old).close()
+    for name in ("new.db", "empty.db", "old.db"):
+        conn = sqlite3.connect(tmp_path / name)
+        assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID, name
+        conn.close()
+
+
+@pytest.mark.parametrize(
+    ("statements", "named"),
+    [
+        (
+            [
+                "CREATE TRIGGER mem_cells_audit AFTER INSERT ON mem_cells BEGIN"
+                " UPDATE mem_cells SET namespace = 'mallory' WHERE id = new.id; END"
+            ],
+            "mem_cells_audit",
+        ),
+        (["DROP TRIGGER mem_cells_fts_insert"], "mem_cells_fts_insert"),
+        (["DROP INDEX mem_cells_namespace_scene"], "mem_cells_namespace_scene"),
+        (["CREATE TABLE mem_notes (x)"], "mem_notes"),
+        (["CREATE VIEW mem_everything AS SELECT * FROM mem_cells"], "mem_everything"),
+        (
+            [
+                "DROP TRIGGER mem_cells_count_delete",
+                "CREATE TRIGGER mem_cells_count_delete AFTER DELETE ON mem_cells BEGIN SELECT 1; END",
+            ],
+            "mem_cells_count_delete",
+        ),
+    ],
+    ids=["planted trigger", "dropped FTS trigger", "dropped index", "extra table", "extra view", "changed trigger"],
+)
+def test_a_schema_memkit_did_not_make_is_refused_on_open_and_reported_by_the_check(
+    tmp_path: Path, statements: list[str], named: str
+) -> None:
+    path = tmp_path / "memory.db"
+    seed(path)
+    db = MemoryDB(path)  # open before the change: the check sees it
+    _raw(path, *statements)
+    assert any(named in problem for problem in db.check_integrity()), db.check_integrity()
+    db.close()
+    before = path.read_bytes()
+    with pytest.raises(DatabaseError, match=rf"schema.*{named}"):
+        MemoryDB(path)
+    assert path.read_bytes() == before

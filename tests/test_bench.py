@@ -132,12 +132,21 @@ def test_speed_benchmark_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert speed.synthetic_cells(3) == speed.synthetic_cells(3)  # the same cells every run
     assert (
         speed.main(
-            ["--sizes", "50,100", "--single", "5", "--queries", "5", "--rounds", "1", "--plot", str(tmp_path / "l.png")]
+            ["--sizes", "50,100", "--single", "5", "--queries", "5", "--rounds", "1", "--plot", str(tmp_path / "l.png"),
+             "--isolation", "300"]
         )
         == 0
-    )
+    )  # fmt: skip
     table = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
-    assert [line.split(" | ")[0] for line in table] == ["| cells", "| 50", "| 100"]
+    assert [line.split(" | ")[0] for line in table] == [
+        "| cells",
+        "| 50",
+        "| 100",
+        "| search in",
+        "| a 200-cell namespace alone in its file",
+        "| the same namespace beside a 300-cell one",
+        "| the 300-cell namespace beside it",
+    ]
     with pytest.raises(SystemExit):
         speed.main(["--sizes", "many"])
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -108,3 +110,45 @@ def test_unranked_search_falls_back_to_salience_and_breaks_on_keywords(db: Memor
     assert db.search("oak AND", limit=1)[0].id == ids[0]  # memkit's own search treats it as words
     with pytest.raises(ValueError, match="limit must be a positive integer"):
         unranked_search(db, "oak", limit=0)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "PRAGMA journal_mode = DELETE",
+        "PRAGMA synchronous = OFF",
+        "PRAGMA foreign_keys = OFF",
+        "PRAGMA user_version = 9",
+        "PRAGMA application_id = 9",
+        "PRAGMA writable_schema = ON",
+        "ATTACH DATABASE 'attached.db' AS other",
+        "VACUUM INTO 'copy.db'",
+        "VACUUM",
+        "CREATE TEMP TABLE scratch (x)",
+        "INSERT INTO mem_cells_fts (mem_cells_fts) VALUES ('rebuild')",
+        "WITH x AS (SELECT 1) DELETE FROM mem_cells",
+    ],
+)
+def test_sql_refuses_every_change_before_it_happens(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, statement: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    db = MemoryDB(tmp_path / "memory.db")
+    _cells(db)
+    settings = "journal_mode", "synchronous", "foreign_keys", "user_version", "application_id"
+    before = [db._shared.conn.execute(f"PRAGMA {name}").fetchone()[0] for name in settings]
+    with pytest.raises(DatabaseError, match=r"db.sql\(\) only reads"):
+        db.sql(statement)
+    assert [db._shared.conn.execute(f"PRAGMA {name}").fetchone()[0] for name in settings] == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["memory.db", "memory.db-shm", "memory.db-wal"]
+    assert db.count_cells() == 3 and db.check_integrity() == []
+    db.close()
+
+
+def test_sql_still_reads_pragmas_and_plans(db: MemoryDB) -> None:
+    _cells(db)
+    assert [row["name"] for row in db.sql("PRAGMA table_info(mem_links)")][:3] == ["id", "namespace", "source"]
+    assert db.sql("PRAGMA foreign_keys") == [{"foreign_keys": 1}]
+    assert db.sql("EXPLAIN QUERY PLAN SELECT * FROM mem_cells WHERE namespace = 'default'") != []
+    assert db.sql("WITH n AS (SELECT COUNT(*) AS c FROM mem_cells) SELECT c FROM n") == [{"c": 3}]
+    assert db.sql("SELECT name FROM pragma_table_info('mem_scenes') LIMIT 1") == [{"name": "namespace"}]

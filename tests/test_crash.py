@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -103,10 +104,10 @@ def test_a_failure_between_storing_cells_and_marking_done_stores_no_cells(
     """The point a kill could land on, made certain: cells and the done mark commit together."""
     mark = MemoryDB.mark_exchange
 
-    def fail_on_done(self: MemoryDB, exchange_id: int, status: str, error: str | None = None) -> None:
+    def fail_on_done(self: MemoryDB, exchange_id: int, status: str, error: str | None = None, **claim: str) -> bool:
         if status == "done":
             raise DatabaseError("the disk went away")
-        mark(self, exchange_id, status, error)
+        return mark(self, exchange_id, status, error, **claim)
 
     monkeypatch.setattr(MemoryDB, "mark_exchange", fail_on_done)
     db = db.for_namespace(NAMESPACE)
@@ -115,3 +116,72 @@ def test_a_failure_between_storing_cells_and_marking_done_stores_no_cells(
     assert db.count_cells() == 0
     assert [(e[0], e[1][0].text) for e in db.unfinished_exchanges()] == [(1, exchange_text("torn", 4))]
     assert db.check_integrity() == []
+
+
+def test_commits_are_synced_to_the_disk_when_asked(db_path: Path) -> None:
+    """A power cut cannot be tested here; the setting that decides what it takes back can."""
+    with MemoryDB(db_path) as db:
+        assert db._query("PRAGMA synchronous", writer=True)[0][0] == 1  # NORMAL: checkpoints are synced
+    with MemoryDB(db_path, durable=True) as db:
+        assert db._query("PRAGMA synchronous", writer=True)[0][0] == 2  # FULL: every commit is synced
+        db.add_cell(scene="s", cell_type="fact", salience=0.5, content="kept")
+
+
+def test_a_kill_before_the_summary_is_written_leaves_it_owed_and_retry_writes_it(db_path: Path) -> None:
+    text = exchange_text("owed", 3)
+    run_until(
+        f"""
+        import time
+        import memkit.claims
+        from bench.reliability import KnownModel
+        from memkit import MemoryDB, MemoryManager
+
+        memkit.claims.LEASE_SECONDS = 0.2  # so the check below need not wait ten minutes
+
+        class SlowSummaries(KnownModel):
+            def complete(self, request):
+                if request.task == "consolidate":
+                    print("consolidating", flush=True)
+                    time.sleep(60)
+                return super().complete(request)
+
+        db = MemoryDB({str(db_path)!r}, namespace={NAMESPACE!r})
+        MemoryManager(db, SlowSummaries()).update({text!r}, "ok")
+        """,
+        "consolidating",
+    )
+    time.sleep(0.3)
+    with MemoryDB(db_path, namespace=NAMESPACE) as db:
+        assert db.unfinished_exchanges() == [] and db.count_cells() == 3  # the exchange itself committed
+        assert db.get_scene("exchanges").summary == ""  # type: ignore[union-attr]
+        assert [p for p in db.check_integrity() if "exchanges" in p and "summary" in p] != []
+        MemoryManager(db, KnownModel()).retry_failed()
+        assert db.get_scene("exchanges").summary == "3 new cells."  # type: ignore[union-attr]
+        assert db.check_integrity() == []
+
+
+def test_an_interrupted_ingest_leaves_every_message_owed_to_its_summary(db_path: Path) -> None:
+    run_until(
+        f"""
+        import time
+        from bench.reliability import KnownModel, exchange_text
+        from memkit import MemoryDB, MemoryManager
+
+        class SlowSummaries(KnownModel):
+            def complete(self, request):
+                if request.task == "consolidate":
+                    print("consolidating", flush=True)
+                    time.sleep(60)
+                return super().complete(request)
+
+        db = MemoryDB({str(db_path)!r}, namespace={NAMESPACE!r})
+        messages = [("Ana", exchange_text(f"m{{i}}", 2)) for i in range(9)]
+        MemoryManager(db, SlowSummaries()).ingest(messages, progress=False, consolidate_every=10)
+        """,
+        "consolidating",
+    )
+    with MemoryDB(db_path, namespace=NAMESPACE) as db:
+        assert db.count_cells() == 18 and db.get_scene("exchanges").summary == ""  # type: ignore[union-attr]
+        MemoryManager(db, KnownModel()).retry_failed()
+        assert db.get_scene("exchanges").summary == "18 new cells."  # type: ignore[union-attr]
+        assert db.check_integrity() == []

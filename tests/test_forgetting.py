@@ -179,3 +179,59 @@ def test_a_manual_clock_says_the_time_it_was_set_to() -> None:
     )
     with pytest.raises(ValueError, match="ISO 8601"):
         clock.set("tomorrow")
+
+
+#: A summary a model wrote: longer than the offline engine's own, every sentence a fact worth keeping.
+TRIP_SUMMARY = (
+    "Ana is planning a two-week trip to Japan with her sister Marta in the spring. "
+    "The flight leaves on May 10. "
+    "The hotel in Kyoto has a blue door. "
+    "They want to see the temples of Kyoto, the deer of Nara and the night markets of Osaka, "
+    "and to take the slow train along the coast instead of the bullet train whenever they can. "
+    "Marta is vegetarian and Ana cannot eat peanuts, so they will book restaurants ahead and carry a card "
+    "that explains both in Japanese. "
+    "Their budget is 3,000 euros each, flights included, and they share one suitcase to save on fees. "
+    "Ana still has to renew her passport, which expires in June, before she can book the tickets."
+)
+
+
+def _trip(db: MemoryDB) -> int:
+    add(db, "The flight leaves on May 10.", 0.95, scene="trip")
+    weak = add(db, "The hotel in Kyoto has a blue door.", 0.2, scene="trip")
+    db.upsert_scene("trip", TRIP_SUMMARY)
+    return weak
+
+
+def test_forgetting_folds_retired_cells_through_the_managers_model(db: MemoryDB, clock: FixedClock) -> None:
+    from memkit import ScriptedBackend
+
+    assert len(TRIP_SUMMARY.split()) > 100
+    weak = _trip(db)
+    clock.advance(days=90)
+    rewritten = TRIP_SUMMARY.replace("The hotel in Kyoto has a blue door. ", "")
+    model = ScriptedBackend([f'{{"summaries": [{{"scene": "trip", "summary": "{rewritten}"}}]}}'])
+    manager = MemoryManager(db, model)
+    assert manager.forget() == [weak]
+    (request,) = model.history
+    assert request.task == "consolidate" and "The hotel in Kyoto has a blue door." in request.messages[1].content
+    assert db.get_scene("trip").summary == rewritten  # type: ignore[union-attr]
+    assert [c.task for c in manager.calls.calls] == ["consolidate"]
+    assert db.check_integrity() == []
+
+
+def test_forgetting_without_a_model_drops_only_the_forgotten_sentences(db: MemoryDB, clock: FixedClock) -> None:
+    _trip(db)
+    clock.advance(days=90)
+    forget(db)
+    assert db.get_scene("trip").summary == TRIP_SUMMARY.replace(" The hotel in Kyoto has a blue door.", "")  # type: ignore[union-attr]
+
+
+def test_forgetting_and_the_manager_leave_the_offline_engine_to_the_backend() -> None:
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "memkit"
+    for module in ("manager.py", "forgetting.py"):
+        tree = ast.parse((root / module).read_text(encoding="utf-8"))
+        imported = [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+        assert [name for name in imported if "offline" in name] == [], module

@@ -141,6 +141,17 @@ def test_ingest_rejects_bad_messages(db: MemoryDB) -> None:
         MemoryManager(db).ingest([42], progress=False)
 
 
+def test_ingest_checks_every_message_before_it_stores_any(db: MemoryDB) -> None:
+    messages = [
+        {"speaker": "Ana", "text": f"Note {i} about the garden.", "time": f"2024-05-0{i + 1}"} for i in range(8)
+    ]
+    messages[5]["time"] = "the sixth of May"
+    with pytest.raises(ValueError, match=r"ISO 8601.*sixth of May"):
+        MemoryManager(db).ingest(messages, progress=False)
+    assert db.sql("SELECT COUNT(*) AS n FROM mem_exchanges") == [{"n": 0}]
+    assert db.count_cells(include_history=True) == 0
+
+
 # -- memory that evolves: one decision per extracted cell, folded into extraction --------------
 
 

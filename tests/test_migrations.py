@@ -61,15 +61,17 @@ def test_schema_tables_and_triggers() -> None:
         "mem_history_key",
         "mem_history_change",
         "mem_recalls",
+        "mem_owed_summaries",
+        "mem_cells_fts_source",
         "sqlite_sequence",
     }
-    assert "content='mem_cells'" in found["mem_cells_fts"]
     assert "tokenize='porter unicode61 remove_diacritics 2'" in found["mem_cells_fts"]
     assert found["mem_cells_fts_update"].startswith(
-        "CREATE TRIGGER mem_cells_fts_update AFTER UPDATE OF content, scene, context ON mem_cells"
+        "CREATE TRIGGER mem_cells_fts_update AFTER UPDATE OF content, scene, context, namespace ON mem_cells"
     )
     assert found["mem_cells"].startswith('CREATE TABLE "mem_cells" ( id INTEGER PRIMARY KEY AUTOINCREMENT,')
-    assert "fts5( content, scene, context," in found["mem_cells_fts"]
+    assert "fts5( content, scene, context, ns," in found["mem_cells_fts"]
+    assert "content='mem_cells_fts_source'" in found["mem_cells_fts"]
     columns = [row[1] for row in conn.execute("PRAGMA table_info(mem_cells)")]
     assert columns == [
         "id",
@@ -95,6 +97,7 @@ def test_schema_tables_and_triggers() -> None:
         "updated_at",
         "cell_count",
     ]
+    assert [row[1] for row in conn.execute("PRAGMA table_info(mem_exchanges)")][-2:] == ["owner", "lease_until"]
 
 
 def test_migrating_twice_applies_nothing() -> None:

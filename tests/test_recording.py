@@ -239,3 +239,46 @@ def test_redact_secrets() -> None:
     assert redact_secrets(f"a {SECRET} b sk-short c", ["hunter2-long"]) == "a [redacted key] b sk-short c"
     assert redact_secrets("pass hunter2-long here", ["hunter2-long", "tiny"]) == "pass [redacted key] here"
     assert redact_secrets("tiny secrets are left alone", ["tiny"]) == "tiny secrets are left alone"
+
+
+def test_line_separators_inside_text_keep_a_recording_replayable(tmp_path: Path) -> None:
+    """U+2028, U+2029 and U+0085 come with text pasted from web pages and word processors."""
+    path = tmp_path / "talk.jsonl"
+    text = "Pasted\u2028from the web\u2029and Word\x85and\rold Macs."
+    RecordingBackend(ScriptedBackend([f"Reply: {text}"]), path).complete(answer_request(text, [], []))
+    assert len(path.read_bytes().split(b"\n")) == 3  # the header, the call, and the end of the last line
+    assert not any(mark in path.read_text(encoding="utf-8") for mark in "\u2028\u2029\x85")
+    assert ReplayBackend(path).complete(answer_request(text, [], [])) == f"Reply: {text}"
+
+
+def test_a_last_line_cut_short_by_a_kill_is_left_out_and_appending_starts_a_new_line(tmp_path: Path) -> None:
+    path = tmp_path / "talk.jsonl"
+    RecordingBackend(ScriptedBackend(["one"]), path).complete(answer_request("first", [], []))
+    whole = path.read_text(encoding="utf-8")
+    path.write_text(whole + '{"kind": "call", "request": {"task": "ans', encoding="utf-8")
+    replay = ReplayBackend(path)
+    assert replay.calls == 1 and replay.complete(answer_request("first", [], [])) == "one"
+    RecordingBackend(ScriptedBackend(["two"]), path, mode="a").complete(answer_request("second", [], []))
+    replay = ReplayBackend(path)
+    assert replay.calls == 2 and replay.complete(answer_request("second", [], [])) == "two"
+    path.write_text(whole + '{"kind": "call", "request": {"task": "ans\n' + whole.splitlines()[1] + "\n")
+    with pytest.raises(RecordingError, match="line 3 is not a recorded call"):  # cut short in the middle: refused
+        ReplayBackend(path)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"kind": "call", "request": ' + "[" * 100_000 + "]" * 100_000 + "}",
+        '{"kind": "call", "request": {"task": "answer", "messages": [], "max_tokens": Infinity}, "response": "x"}',
+        '{"kind": "call", "request": {"task": "answer", "messages": [], "max_tokens": 1e999}, "response": "x"}',
+        '{"kind": "call", "request": {"task": "answer", "messages": [], "temperature": "hot"}, "response": "x"}',
+        "[1, 2, 3]",
+    ],
+    ids=["deep nesting", "Infinity", "1e999", "a word for a number", "not an object"],
+)
+def test_hostile_lines_are_refused_with_their_number(tmp_path: Path, line: str) -> None:
+    path = tmp_path / "talk.jsonl"
+    path.write_text('{"kind": "memkit-recording", "version": 1}\n' + line + "\n", encoding="utf-8")
+    with pytest.raises(RecordingError, match="line 2 is not a recorded call"):
+        ReplayBackend(path)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import itertools
 import random
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from memkit import Hit, MemoryDB, NewCell
+from memkit import Hit, ManualClock, MemoryDB, NewCell
 from memkit.retrieval import asks_when, build_match_expression, named_dates, query_terms, says_when, subject_of
 
 
@@ -259,3 +260,43 @@ def test_time_and_date_cues() -> None:
     assert named_dates("It may rain in May.") == (frozenset({5}), frozenset())
     assert subject_of("Ana's dog barks.") == "ana"
     assert subject_of("...") == ""
+
+
+# -- namespaces share one file, never their statistics ----------------------------------------
+
+QUERIES = ["kitchen budget", "What did Ana say about the oak cabinets?", "garden tomatoes", "budget*", "walnut"]
+
+
+def _results(db: MemoryDB) -> list[list[tuple[int, float]]]:
+    return [[(h.id, h.score) for h in db.search(q, limit=5, include_history=True)] for q in QUERIES]
+
+
+def _alice(db: MemoryDB) -> None:
+    rng = random.Random(4)
+    words = ["kitchen", "budget", "oak", "cabinets", "garden", "tomatoes", "walnut", "tiles", "paint", "Ana"]
+    words += [f"word{i}" for i in range(40)]  # rarer words, so idf is not at its floor
+    db.add_cells(
+        [
+            NewCell(f"scene-{i % 4}", "fact", 0.5, " ".join(rng.choices(words, k=rng.randint(3, 9))) + ".", context=w)
+            for i, w in enumerate(rng.choices(words, k=40))
+        ]
+    )
+
+
+def test_a_namespaces_search_does_not_depend_on_another_namespace(tmp_path: Path) -> None:
+    """Bob's cells, however many and whatever they say, change nothing in Alice's results or scores."""
+    alice = MemoryDB(tmp_path / "shared.db", namespace="alice", clock=ManualClock("2026-01-05T09:00:00"))
+    _alice(alice)
+    alone = _results(alice)
+    assert all(alone) and len({score for result in alone for _, score in result}) > 10
+    bob = alice.for_namespace("bob")
+    bob.add_cell(scene="kitchen", cell_type="fact", salience=0.9, content="Bob's kitchen budget is tiny.")
+    assert _results(alice) == alone  # one cell of Bob's
+    bob.add_cells(
+        [NewCell("kitchen", "fact", 0.5, f"Kitchen budget note {i} with oak and walnut.") for i in range(3000)]
+    )
+    assert _results(alice) == alone  # thousands, all matching Alice's words
+    bob_results = _results(bob)
+    alice.add_cells([NewCell("garden", "fact", 0.5, f"Walnut garden note {i}.") for i in range(50)])
+    assert _results(bob) == bob_results  # and the other way round
+    alice.close()

@@ -28,7 +28,10 @@ ROOT = Path(__file__).resolve().parent.parent
 #: Shaped like real keys; nothing memkit writes or shows may contain either.
 SECRET = "sk-proj-" + "Q7xW2mZ9" * 6
 ENV_SECRET = "sk-" + "envK3yR4nd0m" * 4
-KEY_LIKE = re.compile(r"sk-[A-Za-z0-9_\-]{16,}|Bearer\s+[A-Za-z0-9_\-.]{16,}")
+KEY_LIKE = re.compile(
+    r"sk-[A-Za-z0-9_\-]{16,}|Bearer\s+[A-Za-z0-9_\-.]{16,}|\b(?:AKIA|ASIA)[0-9A-Z]{16}\b|\bgh[pousr]_[A-Za-z0-9]{30,}"
+    r"|github_pat_\w{30,}|\bAIza[\w\-]{30,}|\bxox[abposre]-[\w\-]{10,}|\beyJ[\w\-]{8,}\.[\w\-]{4,}\.[\w\-]{4,}"
+)
 
 
 @pytest.fixture
@@ -148,7 +151,7 @@ def test_namespaces_never_see_each_other(tmp_path: Path) -> None:
         assert "Alice" not in frame.to_string() and "flowerpot" not in frame.to_string()
     # An export names its namespace, but importing it writes into the importing database's own.
     carol = db.for_namespace("carol")
-    assert import_jsonl(carol, tmp_path / "bob.jsonl") == len(bob.list_cells())
+    assert import_jsonl(carol, tmp_path / "bob.jsonl").added == len(bob.list_cells())
     assert {c.namespace for c in carol.list_cells()} == {"carol"}
     assert [c.content for c in db.list_cells()] == [
         c.content for c in MemoryDB(db.path, namespace="alice").list_cells()
@@ -162,3 +165,143 @@ def test_a_namespace_cannot_be_made_from_text_that_would_not_be_stored_as_is() -
             MemoryDB(namespace=bad)
     with MemoryDB() as db, pytest.raises(ValueError, match="lone surrogates"):
         db.for_namespace("x\x00y")
+
+
+# -- keys of every shape, and every place text goes in ---------------------------------
+
+#: Obviously fake, correctly shaped keys of the kinds people paste by mistake.
+FAKE_KEYS = {
+    "openai": SECRET,
+    "anthropic": "sk-ant-api03-" + "FAKEfake0000" * 6,
+    "aws": "AKIAIOSFODNN7EXAMPLE",  # AWS's own documentation example
+    "github": "ghp_" + "FAKEfake0123456789" * 2,
+    "github fine-grained": "github_pat_11FAKE0000_" + "FAKEfake0123456789" * 4,
+    "google": "AIza" + "FAKEfake0123456789-_FAKEfake0123456",
+    "slack": "xoxb-0000000000-0000000000-FAKEfakeFAKEfake00000000",
+    "jwt": "eyJhbGciOiJub25lIn0.eyJzdWIiOiJGQUtFIn0.ZmFrZS1zaWduYXR1cmUtRkFLRQ",
+    "bearer": "Bearer FAKEfake0123456789FAKEfake",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(FAKE_KEYS))
+def test_every_key_shape_is_redacted(kind: str) -> None:
+    from memkit.redact import redact_secrets
+
+    key = FAKE_KEYS[kind]
+    redacted = redact_secrets(f"my key: {key}, thanks")
+    assert key not in redacted and key.split()[-1] not in redacted
+    assert "[redacted key]" in redacted and redacted.startswith("my key: ") and redacted.endswith(", thanks")
+
+
+@pytest.mark.parametrize("kind", ["openai", "aws", "github", "google", "jwt"])
+def test_a_key_split_by_invisible_characters_is_redacted(kind: str) -> None:
+    from memkit.redact import redact_secrets
+
+    key = FAKE_KEYS[kind]
+    for mark in ("\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad"):
+        split = key[:3] + mark + key[3:10] + mark + key[10:]
+        redacted = redact_secrets(f"key {split} end")
+        assert redacted == "key [redacted key] end", (kind, repr(mark))
+
+
+def test_ordinary_text_is_left_alone() -> None:
+    from memkit.redact import redact_secrets
+
+    for text in (
+        "Ask the AKIA team; the sk- prefix; Bearer of bad news arrived today.",
+        "The family 👨\u200d👩\u200d👧 went to the sea-side in June.",
+        "See https://example.org/path?q=1 and user@example.org.",
+        "eyJ is how a base64 object starts.",
+    ):
+        assert redact_secrets(text) == text
+
+
+def test_the_openai_base_url_variable_names_a_custom_server(
+    server: ChatServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The openai client reads OPENAI_BASE_URL itself: memkit must see it too, and keep the key home."""
+    from memkit import choose_backend
+    from memkit.prompts import answer_request
+
+    monkeypatch.setenv("OPENAI_API_KEY", ENV_SECRET)
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    for backend in (OpenAIBackend("m", max_retries=0), choose_backend()):
+        assert isinstance(backend, OpenAIBackend)
+        assert server.base_url in backend.describe() and "at OpenAI" not in backend.describe()
+        assert server.base_url in repr(backend)
+        backend.complete(answer_request("hi", [], []))
+    chats = [r for r in server.requests if r.path.endswith("/chat/completions")]  # choose_backend() asks /models too
+    assert len(chats) == 2
+    assert all(ENV_SECRET not in json.dumps(r.headers) for r in server.requests)
+    OpenAIBackend("m", use_env_key=True, max_retries=0).complete(answer_request("hi", [], []))
+    assert server.requests[-1].headers["authorization"] == f"Bearer {ENV_SECRET}"
+
+
+def test_credentials_in_a_base_url_never_show(monkeypatch: pytest.MonkeyPatch) -> None:
+    password = "FAKEpass0123456789"
+    url = f"http://student:{password}@127.0.0.1:9/v1"
+    backend = OpenAIBackend("m", base_url=url, timeout=2, max_retries=0)
+    with pytest.raises(BackendError) as failure:
+        MemoryManager(MemoryDB(), backend).update("hello", "hi")
+    for text in (repr(backend), backend.describe(), exception_text(failure.value)):
+        assert password not in text and "student:" not in text
+        assert "127.0.0.1:9/v1" in text or text is exception_text(failure.value)
+
+
+def _fake_model(key: str) -> str:
+    """An echoing model: every field it writes holds the key."""
+    return json.dumps(
+        {
+            "cells": [
+                {"scene": f"keys {key}", "cell_type": "fact", "salience": 0.9, "content": f"The key is {key}.",
+                 "action": "add", "reason": f"because {key}"},
+                {"scene": "drinks", "cell_type": "fact", "salience": 0.5, "content": "User likes tea.",
+                 "action": "add", "target": 1, "relation": "same-subject", "reason": f"linked by {key}"},
+            ]
+        }
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", sorted(FAKE_KEYS))
+def test_no_text_column_ever_holds_a_key(tmp_path: Path, kind: str) -> None:
+    """Scene names, reasons, source ids, errors, summaries: every way in, from the model, the user or a file."""
+    from memkit import NewCell, ScriptedBackend
+    from memkit.links import link
+
+    key = FAKE_KEYS[kind]
+    db = MemoryDB(tmp_path / "memory.db")
+    model = ScriptedBackend()
+    manager = MemoryManager(db, model)
+    db.add_cell(scene="drinks", cell_type="fact", salience=0.5, content="User likes coffee.")
+    model.enqueue(_fake_model(key), json.dumps({"summaries": [{"scene": "drinks", "summary": f"Tea, {key}."}]}))
+    manager.update(f"I like tea, my key is {key}", "ok", source_id=f"msg {key}")
+    model.enqueue(BackendError(f"server says no to {key}"))
+    with pytest.raises(BackendError):
+        manager.update("again", "ok")
+    cell = db.add_cell(scene=key, cell_type="fact", salience=0.5, content="c", source_id=key, context=key)
+    other = db.add_cells([NewCell(key, "fact", 0.5, "d", key, None, key)])[0]
+    link(db, cell, other, "cause", reason=key)
+    db.upsert_scene(f"notes {key}", f"Summary {key}")
+    export_jsonl(db, tmp_path / "export.jsonl")
+    imported = db.for_namespace("imported")
+    records = [
+        {
+            "kind": "cell",
+            "ref": 1,
+            "scene": key,
+            "cell_type": "fact",
+            "salience": 0.5,
+            "content": "e",
+            "source_id": key,
+        },
+        {"kind": "cell", "ref": 2, "scene": "s", "cell_type": "fact", "salience": 0.5, "content": "f", "context": key},
+        {"kind": "link", "source": 1, "target": 2, "link": "cause", "reason": key},
+        {"kind": "scene", "scene": key, "summary": key},
+    ]
+    (tmp_path / "in.jsonl").write_text("\n".join(json.dumps(record) for record in records))
+    import_jsonl(imported, tmp_path / "in.jsonl")
+    texts = [p.read_bytes().decode("utf-8", "replace") for p in tmp_path.iterdir() if p.name != "in.jsonl"]
+    texts.append("\n".join(db._shared.conn.iterdump()))
+    db.close()
+    longest = max(re.findall(r"[A-Za-z0-9]+", key), key=len).lower()
+    assert [text for text in texts if longest in text.lower()] == []

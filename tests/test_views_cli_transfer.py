@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -117,7 +118,7 @@ def test_export_carries_history_state_and_links(tmp_path: Path, db: MemoryDB) ->
     link(db, cat, berlin, "same-subject")
     memkit.export_jsonl(db, tmp_path / "memory.jsonl")
     copy = db.for_namespace("copy")
-    assert memkit.import_jsonl(copy, tmp_path / "memory.jsonl") == 3
+    assert memkit.import_jsonl(copy, tmp_path / "memory.jsonl") == memkit.ImportResult(added=3, skipped=0)
 
     def shape(memory: MemoryDB) -> list[tuple[object, ...]]:
         cells = memory.list_cells(include_history=True)
@@ -201,3 +202,111 @@ def test_choose_backend_order(monkeypatch: pytest.MonkeyPatch) -> None:
         choose_backend("claude")
     with pytest.raises(TypeError, match="not a backend"):
         choose_backend(42)  # type: ignore[arg-type]
+
+
+def test_importing_the_same_file_twice_adds_nothing_the_second_time(
+    tmp_path: Path, db: MemoryDB, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from memkit.links import link, list_links
+
+    tea = db.add_cell(scene="drinks", cell_type="preference", salience=0.5, content="Ana likes tea.")
+    db.add_cell(scene="drinks", cell_type="preference", salience=0.5, content="Ana likes tea.")  # said twice: two cells
+    cake = db.add_cell(scene="food", cell_type="fact", salience=0.5, content="Ana bakes cake.", source_id="m1")
+    link(db, cake, tea, "same-subject")
+    db.upsert_scene("drinks", "Ana likes tea.")
+    path = tmp_path / "memory.jsonl"
+    memkit.export_jsonl(db, path)
+    copy = db.for_namespace("copy")
+    assert memkit.import_jsonl(copy, path) == memkit.ImportResult(added=3, skipped=0)
+    before = copy.list_cells(include_history=True), copy.list_scenes(include_history=True), list_links(copy)
+    assert memkit.import_jsonl(copy, path) == memkit.ImportResult(added=0, skipped=3)
+    assert (copy.list_cells(include_history=True), copy.list_scenes(include_history=True), list_links(copy)) == before
+    assert [h.content for h in copy.search("tea")] == ["Ana likes tea.", "Ana likes tea."]
+    file_db = tmp_path / "memory.db"
+    for _ in range(2):
+        assert main(["import", "--db", str(file_db), str(path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split(" into ")[0] for line in out] == ["imported 3 cells", "imported 0 cells (3 already there)"]
+    with MemoryDB(file_db) as imported:
+        assert imported.count_cells() == 3
+
+
+def test_export_from_a_missing_file_fails_and_creates_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    typo = tmp_path / "memroy.db"
+    assert main(["export", "--db", str(typo), str(tmp_path / "out.jsonl")]) == 1
+    assert "no memkit database at" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_export_only_reads_the_database(tmp_path: Path) -> None:
+    path = tmp_path / "memory.db"
+    with MemoryDB(path) as db:
+        db.add_cell(scene="s", cell_type="fact", salience=0.5, content="kept")
+        db._shared.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    before = path.read_bytes()
+    with MemoryDB(path, read_only=True) as db:
+        assert db.read_only
+        assert memkit.export_jsonl(db, tmp_path / "out.jsonl") == 3
+        with pytest.raises(memkit.DatabaseError, match="read-only"):
+            db.add_cell(scene="s", cell_type="fact", salience=0.5, content="new")
+    assert path.read_bytes() == before
+    with pytest.raises(memkit.DatabaseError, match="no memkit database at"):
+        MemoryDB(tmp_path / "missing.db", read_only=True)
+    assert not (tmp_path / "missing.db").exists()
+
+
+def test_imported_text_is_capped_as_model_output_is(tmp_path: Path, db: MemoryDB) -> None:
+    from memkit.links import list_links
+
+    path = tmp_path / "big.jsonl"
+    words = "word " * 2_000_000  # 10 MB
+    records = [
+        {"kind": "cell", "ref": 1, "scene": "s", "cell_type": "fact", "salience": 0.5, "content": words},
+        {
+            "kind": "cell",
+            "ref": 2,
+            "scene": "s",
+            "cell_type": "fact",
+            "salience": 0.5,
+            "content": "b",
+            "context": words,
+        },
+        {"kind": "link", "source": 1, "target": 2, "link": "cause", "reason": words},
+        {"kind": "scene", "scene": "s", "summary": words},
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in records))
+    memkit.import_jsonl(db, path)
+    first, second = db.list_cells()
+    assert first.content.startswith("word word") and first.content.endswith("…") and len(first.content) <= 2000
+    assert second.context is not None and len(second.context) <= 2000
+    assert len(list_links(db)[0].reason) <= 300
+    assert len(db.get_scene("s").summary) <= 4000  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        '{"kind": "cell", "scene": "a", "cell_type": "fact", "salience": 1' + "0" * 400 + ', "content": "x"}',
+        '{"kind": "cell", "scene": "a", "cell_type": "fact", "salience": 0.5, "content": 42}',
+        '{"kind": "cell", "scene": ["a"], "cell_type": "fact", "salience": 0.5, "content": "x"}',
+        '{"kind": "cell", "scene": "a", "cell_type": "gossip", "salience": 0.5, "content": "x"}',
+        '{"kind": "cell", "scene": "a", "cell_type": "fact", "salience": 0.5, "content": "x", "seen_count": 1'
+        + "0" * 30
+        + "}",
+        '{"kind": "scene", "scene": "a", "summary": 7}',
+        '{"kind": "link", "source": 1, "target": 2, "link": "cause", "reason": ["r"]}',
+        '{"kind": "cell", "content": ' + "[" * 50_000 + "]" * 50_000 + "}",
+        '["kind", "cell"]',
+    ],
+    ids=["huge salience", "number content", "list scene", "unknown type", "huge count", "number summary",
+         "list reason", "deep nesting", "not an object"],
+)  # fmt: skip
+def test_a_bad_record_is_a_memkit_error_naming_its_line(tmp_path: Path, db: MemoryDB, record: str) -> None:
+    path = tmp_path / "bad.jsonl"
+    good = '{"kind": "cell", "ref": 1, "scene": "a", "cell_type": "fact", "salience": 0.5, "content": "fine"}'
+    path.write_text(f"{good}\n{good.replace('1', '2')}\n{record}\n")
+    with pytest.raises(MemkitError, match="line 3 is not a memkit record"):
+        memkit.import_jsonl(db, path)
+    assert db.count_cells(include_history=True) == 0

@@ -4,9 +4,11 @@ OpenAI itself, or a local server by ``base_url``: Ollama
 (``http://localhost:11434/v1``), vLLM, LM Studio, a llama.cpp server.
 
 The key comes from the ``api_key`` argument, else ``OPENAI_API_KEY``. A
-custom ``base_url`` never receives ``OPENAI_API_KEY`` unless
-``use_env_key=True``: your OpenAI key is not sent to a server you merely
-pointed memkit at. The key is never part of a repr, a log line or an error.
+custom ``base_url`` (the argument, or ``OPENAI_BASE_URL``, which the
+``openai`` client would otherwise read on its own) never receives
+``OPENAI_API_KEY`` unless ``use_env_key=True``: your OpenAI key is not sent
+to a server you merely pointed memkit at. The key, and a password written
+into ``base_url``, are never part of a repr, a log line or an error.
 
 For JSON replies the backend asks for structured output (a JSON schema); if
 the server refuses (a 400 or 422, a 5xx that names the response format, or
@@ -35,10 +37,13 @@ from ..errors import (
     ConfigurationError,
     MissingKeyError,
 )
-from ..redact import KEY_ENV, redact_secrets
+from ..redact import KEY_ENV, redact_secrets, redact_url
 from .base import LLMRequest, Reply
 
-__all__ = ["CONNECT_TIMEOUT", "DEFAULT_MODEL", "DEFAULT_TIMEOUT", "KEY_ENV", "OpenAIBackend"]
+__all__ = ["BASE_URL_ENV", "CONNECT_TIMEOUT", "DEFAULT_MODEL", "DEFAULT_TIMEOUT", "KEY_ENV", "OpenAIBackend"]
+
+#: The environment variable the ``openai`` client reads a server address from.
+BASE_URL_ENV = "OPENAI_BASE_URL"
 
 DEFAULT_MODEL = "gpt-4o-mini"
 #: Seconds a server is given to answer, each attempt.
@@ -70,7 +75,7 @@ class OpenAIBackend:
     :param model: the model name (``llama3.2`` for Ollama...); by default
         ``gpt-4o-mini`` for OpenAI, and for another server the first model it
         lists (asked on first use, with a warning when it lists none or several).
-    :param base_url: the server's ``/v1`` address; None means OpenAI.
+    :param base_url: the server's ``/v1`` address; None means ``OPENAI_BASE_URL`` if set, else OpenAI.
     :param api_key: the key; defaults to ``OPENAI_API_KEY`` for OpenAI only.
     :param use_env_key: also send ``OPENAI_API_KEY`` to a custom ``base_url``.
     :param timeout: seconds to wait for a reply (each attempt).
@@ -97,11 +102,16 @@ class OpenAIBackend:
             raise BackendError("the openai package is not installed; run `pip install openai`") from exc
         if model is not None and (not model or not isinstance(model, str)):
             raise ValueError(f"model must be a model name such as {DEFAULT_MODEL!r}, got {model!r}")
+        if base_url is None:
+            base_url = os.environ.get(BASE_URL_ENV) or None
         if base_url is not None:
             _check_base_url(base_url)
         #: The model named in requests; None until a server that was not told one is asked.
         self.model: str | None = model or (DEFAULT_MODEL if _is_openai(base_url) else None)
-        self.base_url = base_url
+        #: The server address as shown (without a user name or password it may carry).
+        self.base_url = None if base_url is None else redact_url(base_url)
+        address = urlparse(base_url or "")
+        self._url_secrets = [part for part in (address.username, address.password) if part]
         self.timeout = float(timeout)
         self.connect_timeout = min(self.timeout, CONNECT_TIMEOUT)
         self.max_retries = max_retries
@@ -279,7 +289,8 @@ class OpenAIBackend:
         the key in an error body must not put it on the screen that way.
         """
         key = getattr(self._client, "api_key", None)
-        if key and key != _LOCAL_PLACEHOLDER_KEY and key in f"{exc} {getattr(exc, 'body', '')}":
+        secrets = [*([key] if key and key != _LOCAL_PLACEHOLDER_KEY else []), *self._url_secrets]
+        if any(secret in f"{exc} {getattr(exc, 'body', '')}" for secret in secrets):
             return None
         return exc
 
@@ -287,7 +298,7 @@ class OpenAIBackend:
         """An error message with any key-looking text removed."""
         key = getattr(self._client, "api_key", None)
         secrets = [key] if key and key != _LOCAL_PLACEHOLDER_KEY else []
-        return redact_secrets(str(exc), secrets)[:500]
+        return redact_secrets(str(exc), [*secrets, *self._url_secrets])[:500]
 
 
 def _refuses(exc: Any, confirmed: bool) -> bool:

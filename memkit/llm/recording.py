@@ -19,6 +19,10 @@ A call may also hold ``"reply": {"finish_reason": ..., "json_mode": ...,
 "model": ..., "prompt_tokens": ..., "completion_tokens": ...}``, what the
 server said about its reply (see :class:`~memkit.llm.Reply`), so a replay
 treats a reply cut off at its token limit as the live run did.
+Lines end with ``\n`` only: the characters other tools take for line breaks
+(U+2028, U+2029, U+0085) are written escaped. A last line cut short (the
+recording program was killed while writing it) is left out when the file is
+read, and dropped when the next call is recorded after it.
 
 What "the same request" means
 -----------------------------
@@ -67,6 +71,8 @@ FORMAT = "memkit-recording"
 FORMAT_VERSION = 1
 _FIELDS = ("task", "messages", "json_schema", "temperature", "max_tokens")
 _SHOWN_CHARS = 300
+#: Line breaks to other readers, but not to JSON: written as ``\u2028`` escapes so a line stays one line.
+_LINE_BREAKS = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"})
 
 
 def _redacted(value: Any, secrets: Iterable[str]) -> Any:
@@ -141,6 +147,10 @@ class RecordingBackend:
             )
         if exists and mode == "a":
             _read_header(self.path)
+            with open(self.path, "rb+") as handle:
+                data = handle.read()
+                if not data.endswith(b"\n"):  # the last call was being written when its program was killed
+                    handle.truncate(data.rfind(b"\n") + 1)
             return
         header = {
             "kind": FORMAT,
@@ -152,7 +162,7 @@ class RecordingBackend:
         self._write(header, "w")
 
     def _write(self, record: Mapping[str, Any], mode: str = "a") -> None:
-        line = json.dumps(_redacted(record, self._secrets), ensure_ascii=False) + "\n"
+        line = json.dumps(_redacted(record, self._secrets), ensure_ascii=False).translate(_LINE_BREAKS) + "\n"
         try:
             with open(self.path, mode, encoding="utf-8") as handle:
                 handle.write(line)
@@ -235,11 +245,17 @@ class ReplayBackend:
         self.header = _read_header(self.path)
         self._entries: dict[str, _Entry] = {}
         self._lock = threading.Lock()
-        with open(self.path, encoding="utf-8") as handle:
-            lines = handle.read().splitlines()
+        with open(self.path, encoding="utf-8", newline="") as handle:
+            lines = handle.read().split("\n")  # not splitlines(): U+2028 and its kin may sit inside a string
         for number, line in enumerate(lines[1:], start=2):
-            if line.strip():
+            if not line.strip():
+                continue
+            try:
                 self._load(line, number)
+            except RecordingError:
+                if number == len(lines):  # no line break after it: cut short while being written, so left out
+                    continue
+                raise
 
     def _load(self, line: str, number: int) -> None:
         try:
@@ -260,7 +276,7 @@ class ReplayBackend:
                 raise ValueError("a call needs a 'response' text or an 'error'")
             said = call.get("reply") or {}
             info = {name: said.get(name) for name in Reply().info()}
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError, OverflowError, RecursionError) as exc:
             raise RecordingError(f"{os.fspath(self.path)!r} line {number} is not a recorded call: {exc}") from exc
         entry = self._entries.setdefault(_canonical(record), _Entry(record))
         entry.outcomes.append((response if isinstance(response, str) else None, error))

@@ -108,10 +108,12 @@ def consolidate(
             continue
         if not any(near_duplicate(statement, existing) for existing, _ in kept):
             kept.append((statement, salience))
-    while len(kept) > 1 and sum(_word_count(s) for s, _ in kept) > max_words:
+    # only new cells make room: retiring cells alone drops nothing else, so a longer summary a
+    # model wrote keeps its other statements
+    while cells and len(kept) > 1 and sum(_word_count(s) for s, _ in kept) > max_words:
         weakest = min(range(len(kept)), key=lambda i: (kept[i][1], i))
         del kept[weakest]
     text = " ".join(s for s, _ in kept)
-    if kept and _word_count(text) > max_words:
+    if cells and kept and _word_count(text) > max_words:
         text = " ".join(text.split()[:max_words]) + "…"
     return text
