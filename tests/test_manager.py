@@ -118,10 +118,11 @@ def test_ingest_keeps_source_ids_times_and_speakers(db: MemoryDB) -> None:
         Utterance("Caroline", "Hi!", "D1:3"),
     ]
     result = MemoryManager(db).ingest(transcript, progress=False)
-    assert (result.messages, result.cells) == (3, 2)
+    assert (result.messages, result.cells) == (3, 3)
     cells = db.list_cells()
     assert [(c.source_id, c.occurred_at, c.content) for c in cells] == [
-        ("D1:1", "2023-05-08T13:56:00", "Caroline went to a support group yesterday. The support group was powerful."),
+        ("D1:1", "2023-05-08T13:56:00", "Caroline went to a support group yesterday."),
+        ("D1:1", "2023-05-08T13:56:00", "Caroline: The support group was powerful."),  # who said it, first
         ("D1:2", "2023-05-08T13:57:00", "Melanie painted a sunrise over the lake last year."),
     ]
     assert all(s.summary for s in db.list_scenes())

@@ -141,7 +141,8 @@ def with_topic(clauses: list[Clause]) -> list[Clause]:
 
 def without_scraps(clauses: list[Clause], vocabulary: Vocabulary) -> list[Clause]:
     """Very short statements ("Maya is nine.", "Taxes filed.") joined to the statement before them (or
-    after, for the first): a cell of two words says too little to be found or understood alone."""
+    after, for the first): a cell of two words says too little to be found or understood alone.
+    (In a transcript between named people each line keeps its own cells: who said it is news.)"""
     if len(clauses) < 2:
         return clauses
     kept: list[Clause] = []

@@ -132,9 +132,9 @@ def read(
             for s in d.sents
         ]
         clauses = before + clauses
-    statements = without_scraps(
-        with_topic([c for c in resolve(clauses, label, vocabulary, role) if not c.context_only]), vocabulary
-    )
+    statements = with_topic([c for c in resolve(clauses, label, vocabulary, role) if not c.context_only])
+    if role != "named":
+        statements = without_scraps(statements, vocabulary)
     return Reading(tuple(_statement(speaker, c, label, vocabulary, role) for c in statements), tuple(skipped), docs)
 
 
@@ -267,7 +267,7 @@ def _statement(speaker: str, clause: Clause, label: str, vocabulary: Vocabulary,
     _its_mine(clause)
     group = [*clause.preceded, clause, *clause.joined]
     content = " ".join(_content(part, label, vocabulary) for part in group)
-    if role == "named" and label.lower() not in content.lower():
+    if role == "named" and not content.lower().startswith(label.lower()):  # who said it comes first
         content = f"{label}: {content}"
     tokens = clause.borrowed + [t for part in group for t in part.tokens]
     first_person = clause.prefix.startswith(label) or any(
