@@ -67,7 +67,7 @@ def run_memkit(texts: Sequence[str]) -> list[TurnCost]:
     """Cost per turn of memkit's agent on the offline engine."""
     db = memkit.MemoryDB()
     manager = memkit.MemoryManager(db, memkit.OfflineEngine())
-    agent = memkit.WorkerAgent(db, manager)
+    agent = memkit.WorkerAgent(manager)
     meter = CostMeter(manager.calls)
     for text in texts:
         with meter.turn():

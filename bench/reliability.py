@@ -185,7 +185,7 @@ def _cell_writer(db: MemoryDB, tally: Tally, tag: str, stop: float, seed: int) -
 def _chat(db: MemoryDB, tally: Tally, tag: str, stop: float, seed: int) -> None:
     """The chat box: answer messages while memory updates in the background."""
     rng = random.Random(seed)
-    agent = WorkerAgent(db, MemoryManager(db, KnownModel()), background=True)
+    agent = WorkerAgent(MemoryManager(db, KnownModel()), background=True)
     n = 0
     try:
         while time.monotonic() < stop:
@@ -530,7 +530,7 @@ def _check_exchange(pair: tuple[str, str]) -> None:
     assert all(cell.content.strip() and cell.namespace == "default" for cell in result.cells), result
     assert db.unfinished_exchanges() == []
     assert db.check_integrity() == []
-    WorkerAgent(db, MemoryManager(db)).recall(pair[0])
+    WorkerAgent(MemoryManager(db)).recall(pair[0])
 
 
 def properties() -> dict[str, tuple[Any, Callable[[Any], None]]]:

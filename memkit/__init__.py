@@ -3,7 +3,7 @@
 >>> import memkit
 >>> db = memkit.MemoryDB()                      # ":memory:", or a file path
 >>> manager = memkit.MemoryManager(db)          # offline engine unless configured
->>> agent = memkit.WorkerAgent(db, manager)
+>>> agent = memkit.WorkerAgent(manager)
 >>> reply = agent.answer("I prefer oak cabinets over white lacquer.")
 >>> [hit.content for hit in db.search("cabinets")]
 ['User prefers oak cabinets over white lacquer.']

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from .db import MemoryDB
 from .errors import MemkitError, UpdateFailedError
 from .links import Neighbour, links_of, neighbours
-from .llm import Backend, LLMCall, LLMRequest, choose_backend, invoke
+from .llm import Backend, CallLog, LLMRequest, choose_backend, invoke
 from .manager import MemoryManager, UpdateResult
 from .prompts import answer_request
 from .redact import redact_secrets
@@ -47,8 +47,10 @@ class Recall:
 class WorkerAgent:
     """Answers messages using what memory recalls, then updates memory.
 
-    :param db: the memory to read.
-    :param manager: the memory manager that writes it.
+    ``WorkerAgent(manager)``: the agent reads the memory its manager writes
+    (``manager.db``), so the two can never point at different files.
+
+    :param manager: the memory manager that writes the memory this agent reads.
     :param llm: the backend that answers; defaults to the manager's.
     :param recall_limit: how many cells to recall per message.
     :param max_scenes: how many scene summaries to include.
@@ -58,7 +60,6 @@ class WorkerAgent:
 
     def __init__(
         self,
-        db: MemoryDB,
         manager: MemoryManager,
         llm: Backend | str | None = None,
         *,
@@ -67,11 +68,16 @@ class WorkerAgent:
         background: bool = False,
         follow_links: int = 2,
     ) -> None:
+        if isinstance(manager, MemoryDB):
+            raise TypeError(
+                "WorkerAgent takes the manager only, and reads the memory it writes: "
+                "WorkerAgent(MemoryManager(db)) instead of WorkerAgent(db, manager)"
+            )
         if not isinstance(manager, MemoryManager):
             raise TypeError(f"manager must be a MemoryManager, not {type(manager).__name__}")
         if recall_limit < 1 or max_scenes < 0 or follow_links < 0:
             raise ValueError("recall_limit must be at least 1, max_scenes and follow_links at least 0")
-        self.db = db
+        self.db: MemoryDB = manager.db
         self.manager = manager
         self.llm = manager.llm if llm is None else choose_backend(llm)
         self.recall_limit = recall_limit
@@ -87,9 +93,9 @@ class WorkerAgent:
         return f"WorkerAgent(db={self.db!r}, llm={self.llm!r}, background={self.background})"
 
     @property
-    def calls(self) -> list[LLMCall]:
-        """Every model call made by this agent and its manager, in order."""
-        return self.manager.calls.calls
+    def calls(self) -> CallLog:
+        """Every model call made by this agent and its manager, in order (the manager's log)."""
+        return self.manager.calls
 
     def recall(self, text: str) -> Recall:
         """The cells and scene summaries relevant to ``text``."""

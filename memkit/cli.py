@@ -34,7 +34,7 @@ def _build(args: argparse.Namespace) -> tuple[MemoryDB, WorkerAgent]:
     backend = choose_backend(args.backend, model=args.model, base_url=args.base_url, timeout=args.timeout)
     db = MemoryDB(args.db, namespace=args.namespace)
     manager = MemoryManager(db, backend)
-    return db, WorkerAgent(db, manager)
+    return db, WorkerAgent(manager)
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -72,7 +72,7 @@ class Session:
     def __init__(self) -> None:
         self.db = MemoryDB()
         self.manager = MemoryManager(self.db)
-        self.agent = WorkerAgent(self.db, self.manager)
+        self.agent = WorkerAgent(self.manager)
         self._owns_db = True
 
     @property
@@ -107,7 +107,7 @@ class Session:
         if db is not self.db and self._owns_db:
             self.db.close()
         self.db, self.manager, self._owns_db = db, manager, owns_db
-        self.agent = agent if agent is not None else WorkerAgent(db, manager)
+        self.agent = agent if agent is not None else WorkerAgent(manager)
 
     def status(self) -> str:
         """Two lines: the memory in use and the backend."""

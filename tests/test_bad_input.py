@@ -229,7 +229,7 @@ def test_a_file_size_limit_from_the_system_fails_writes_cleanly(tmp_path: Path) 
 def test_a_5_mb_message_is_remembered_and_answered_briefly(db_path: Path) -> None:
     cells, _ = seed(db_path)
     db = MemoryDB(db_path)
-    agent = WorkerAgent(db, MemoryManager(db))
+    agent = WorkerAgent(MemoryManager(db))
     message = "The attic holds old letters from the 1920s. " + "and more boxes of letters " * 200_000
     assert len(message) > 5_000_000
     reply = agent.answer(message)
@@ -250,7 +250,7 @@ JUNK = (
 
 
 def test_binary_junk_and_null_bytes_are_stored_clean_everywhere(db: MemoryDB) -> None:
-    agent = WorkerAgent(db, MemoryManager(db))
+    agent = WorkerAgent(MemoryManager(db))
     reply = agent.answer(f"The code word is {JUNK} for the shed.")
     assert "\x00" not in reply and "\udcff" not in reply
     cell_id = db.add_cell(scene=JUNK, cell_type="fact", salience=0.5, content=JUNK, source_id=JUNK)

@@ -150,7 +150,7 @@ def test_a_summary_states_current_facts_without_the_assistants_advice(db: Memory
 
 
 def ask(db: MemoryDB, question: str) -> str:
-    return WorkerAgent(db, MemoryManager(db)).answer(question)
+    return WorkerAgent(MemoryManager(db)).answer(question)
 
 
 def test_the_answer_names_the_current_value_and_says_it_changed(db: MemoryDB) -> None:

@@ -552,7 +552,7 @@ def record(path: str) -> int:
 
     recorder = memkit.RecordingBackend(memkit.OfflineEngine(), path)
     with memkit.MemoryDB() as db:
-        play_lesson(memkit.WorkerAgent(db, memkit.MemoryManager(db, recorder)))
+        play_lesson(memkit.WorkerAgent(memkit.MemoryManager(db, recorder)))
     return recorder.recorded
 
 
@@ -560,7 +560,7 @@ def replay_lesson(path: str) -> list[str]:
     from memkit.classroom.course import play_lesson
 
     with memkit.MemoryDB() as db:
-        return play_lesson(memkit.WorkerAgent(db, memkit.MemoryManager(db, memkit.ReplayBackend(path))))
+        return play_lesson(memkit.WorkerAgent(memkit.MemoryManager(db, memkit.ReplayBackend(path))))
 
 
 def safe_ask(agent: memkit.WorkerAgent, text: str) -> str:

@@ -33,7 +33,7 @@ def test_linters_pass(command: list[str]) -> None:
 def test_core_imports_no_presentation_libraries() -> None:
     code = (
         "import sys, memkit; db = memkit.MemoryDB();"
-        "memkit.WorkerAgent(db, memkit.MemoryManager(db)).answer('hi there');"
+        "memkit.WorkerAgent(memkit.MemoryManager(db)).answer('hi there');"
         "print(sorted(m for m in ('pandas', 'ipywidgets', 'IPython', 'matplotlib', 'networkx') if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)

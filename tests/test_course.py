@@ -33,11 +33,11 @@ def test_the_shipped_recording_is_current(tmp_path: Path) -> None:
 def test_students_replay_the_whole_lesson_with_no_key() -> None:
     replay = lesson_backend()
     with MemoryDB() as db:
-        assert play_lesson(WorkerAgent(db, MemoryManager(db, replay))) == REPLIES
+        assert play_lesson(WorkerAgent(MemoryManager(db, replay))) == REPLIES
     assert replay.unused == 0
     assert len(LESSON) == len(REPLIES)
 
 
 def test_replay_gives_what_the_offline_engine_gives() -> None:
     with MemoryDB() as db:
-        assert play_lesson(WorkerAgent(db, MemoryManager(db, OfflineEngine()))) == REPLIES
+        assert play_lesson(WorkerAgent(MemoryManager(db, OfflineEngine()))) == REPLIES

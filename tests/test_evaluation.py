@@ -116,7 +116,7 @@ def test_memkit_search_maps_cells_back_to_distinct_sources(db: memkit.MemoryDB) 
 
 def test_cost_meter_splits_the_call_log_into_turns(db: memkit.MemoryDB) -> None:
     manager = memkit.MemoryManager(db, "offline")
-    agent = memkit.WorkerAgent(db, manager)
+    agent = memkit.WorkerAgent(manager)
     meter = CostMeter(manager.calls)
     with meter.turn():
         agent.answer("I prefer oak cabinets over white lacquer.")

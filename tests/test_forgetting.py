@@ -125,7 +125,7 @@ def test_the_rule_and_threshold_are_replaceable(db: MemoryDB, clock: FixedClock)
 
 def test_answers_reinforce_what_they_recalled(db: MemoryDB, clock: FixedClock) -> None:
     manager = MemoryManager(db)
-    agent = WorkerAgent(db, manager)
+    agent = WorkerAgent(manager)
     agent.answer("I live in Lisbon with my partner.")
     agent.answer("The kitchen tiles are blue.")
     clock.advance(days=50)

@@ -62,7 +62,7 @@ def test_recall_brings_linked_cells_and_the_answer_uses_them(db: MemoryDB) -> No
     ids = knee_memory(db)
     model = ScriptedBackend(["It was cancelled because of the knee."], fallback=None)
     manager = MemoryManager(db, ScriptedBackend(['{"cells": []}', '{"cells": []}']))
-    agent = WorkerAgent(db, manager, llm=model)
+    agent = WorkerAgent(manager, llm=model)
     agent.answer("Is the Dolomites hike still on?")
     recall = agent.last_recall
     assert recall is not None
@@ -78,16 +78,16 @@ def test_recall_brings_linked_cells_and_the_answer_uses_them(db: MemoryDB) -> No
     assert model.history[0].data["linked"] == [("cause", "Maya's knee hurts after downhill runs.")]
     # the linked cell was used too: its decay restarts
     assert {r["cell_id"] for r in db.sql("SELECT cell_id FROM mem_recalls")} == {ids["off"], ids["knee"]}
-    quiet = WorkerAgent(db, manager, llm=ScriptedBackend(["ok"]), follow_links=0)
+    quiet = WorkerAgent(manager, llm=ScriptedBackend(["ok"]), follow_links=0)
     quiet.answer("Is the Dolomites hike still on?")
     assert quiet.last_recall.linked == ()  # type: ignore[union-attr]
     with pytest.raises(ValueError, match="follow_links at least 0"):
-        WorkerAgent(db, manager, follow_links=-1)
+        WorkerAgent(manager, follow_links=-1)
 
 
 def test_the_offline_answer_adds_a_linked_cell_it_does_not_already_say(db: MemoryDB) -> None:
     knee_memory(db)
-    agent = WorkerAgent(db, MemoryManager(db))
+    agent = WorkerAgent(MemoryManager(db))
     reply = agent.answer("Is the Dolomites hike still on?")
     assert reply == (
         "From memory: Maya cancelled the Dolomites hike. Linked in memory: Maya's knee hurts after downhill runs."

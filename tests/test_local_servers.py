@@ -170,7 +170,7 @@ def test_the_calls_table_and_the_chat_box_show_what_the_server_said(db: memkit.M
     from memkit.widgets import ChatBox
 
     server.answered_by, server.usage = "smollm2-135m", (321, 45)
-    agent = memkit.WorkerAgent(db, memkit.MemoryManager(db, OpenAIBackend("m", base_url=server.base_url)))
+    agent = memkit.WorkerAgent(memkit.MemoryManager(db, OpenAIBackend("m", base_url=server.base_url)))
     chat = ChatBox(agent)
     chat.send("I prefer tea.")
     table = calls_df(agent.calls)

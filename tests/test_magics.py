@@ -172,7 +172,7 @@ def test_record_then_replay_a_conversation(tmp_path: Path, capsys: pytest.Captur
 
 def test_use_works_on_the_notebooks_own_agent(capsys: pytest.CaptureFixture[str]) -> None:
     db = memkit.MemoryDB()
-    agent = memkit.WorkerAgent(db, memkit.MemoryManager(db))
+    agent = memkit.WorkerAgent(memkit.MemoryManager(db))
     agent.answer("The kitchen budget is 15,000 euros.")
     ip.user_ns["agent"] = agent
     run("use agent")

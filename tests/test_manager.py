@@ -297,7 +297,7 @@ def test_a_turn_costs_three_calls_and_its_prompts_do_not_grow(db: MemoryDB) -> N
         "I switched to green tea in the mornings.",
         "The marathon training plan has {n} long runs.",
     ]
-    agent = WorkerAgent(db, MemoryManager(db))
+    agent = WorkerAgent(MemoryManager(db))
     per_turn: list[list[tuple[str, int]]] = []
     for turn in range(120):
         seen = len(agent.calls)

@@ -112,7 +112,7 @@ def test_an_unusable_extraction_reply_keeps_the_exchange_for_a_retry(db: MemoryD
 
 def test_a_failed_memory_update_still_returns_the_reply(db: MemoryDB) -> None:
     manager = MemoryManager(db, ScriptedBackend([BackendError("extraction failed")]))
-    agent = WorkerAgent(db, manager, llm=ScriptedBackend(["Locker 42, noted."]))
+    agent = WorkerAgent(manager, llm=ScriptedBackend(["Locker 42, noted."]))
     with pytest.warns(UserWarning, match="retry_failed"):
         assert agent.answer("Remember my locker is 42.") == "Locker 42, noted."
     (kept,) = db.unfinished_exchanges()
@@ -123,7 +123,7 @@ def test_a_failed_memory_update_still_returns_the_reply(db: MemoryDB) -> None:
 
 def test_the_users_message_is_logged_before_the_answer_call(db: MemoryDB) -> None:
     manager = MemoryManager(db, "offline")
-    agent = WorkerAgent(db, manager, llm=ScriptedBackend([BackendConnectionError("cannot reach the model")]))
+    agent = WorkerAgent(manager, llm=ScriptedBackend([BackendConnectionError("cannot reach the model")]))
     with pytest.raises(BackendConnectionError):
         agent.answer("My bike is a blue Gazelle.")
     (kept,) = db.unfinished_exchanges()
@@ -169,7 +169,7 @@ def test_the_chat_box_shows_the_reply_and_a_failed_update(db: MemoryDB) -> None:
     from memkit.widgets import ChatBox, ChatLine
 
     manager = MemoryManager(db, ScriptedBackend(["no JSON here"]))
-    chat = ChatBox(WorkerAgent(db, manager, llm=ScriptedBackend(["Locker 42, noted."])))
+    chat = ChatBox(WorkerAgent(manager, llm=ScriptedBackend(["Locker 42, noted."])))
     with pytest.warns(UserWarning):
         chat.send("Remember my locker is 42.")
     assert chat.lines[-1] == ChatLine("agent", "Locker 42, noted.")
@@ -205,6 +205,6 @@ def test_remember_magic_says_when_the_text_is_kept_for_a_retry(capsys: pytest.Ca
 
 def test_a_cut_off_answer_is_returned_as_it_is_not_asked_again(db: MemoryDB, server: ChatServer) -> None:
     server.replies = [("The kitchen budget is twelve thousand euros and", "length")]
-    agent = WorkerAgent(db, MemoryManager(db, "offline"), llm=model(server))
+    agent = WorkerAgent(MemoryManager(db, "offline"), llm=model(server))
     assert agent.answer("What is the kitchen budget?") == "The kitchen budget is twelve thousand euros and"
     assert len([r for r in server.requests if r.body]) == 1  # prose cut short still reads; JSON cut short does not

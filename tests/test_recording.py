@@ -41,7 +41,7 @@ def read_lines(path: Path) -> list[dict[str, object]]:
 
 
 def conversation(db: MemoryDB, backend: object) -> list[str]:
-    agent = WorkerAgent(db, MemoryManager(db, backend))  # type: ignore[arg-type]
+    agent = WorkerAgent(MemoryManager(db, backend))  # type: ignore[arg-type]
     return [agent.answer(m) for m in (*DEMO_MESSAGES, "What should the memory system support?")]
 
 
@@ -220,7 +220,7 @@ def test_keys_never_reach_a_recording(tmp_path: Path, server: ChatServer, monkey
     model = OpenAIBackend("m", base_url=server.base_url, api_key=SECRET, use_env_key=True, max_retries=0)
     recorder = RecordingBackend(model, path)
     with MemoryDB(clock=FixedClock()) as db:
-        agent = WorkerAgent(db, MemoryManager(db, recorder))
+        agent = WorkerAgent(MemoryManager(db, recorder))
         reply = agent.answer(f"My keys are {SECRET} and {ENV_SECRET}, please remember them.")
     assert reply == f"Your key is {SECRET}, keep it safe."  # the caller still gets the real reply
     assert server.requests[0].headers["authorization"] == f"Bearer {SECRET}"  # the key was used...

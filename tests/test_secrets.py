@@ -55,7 +55,7 @@ def test_no_key_in_files_errors_reprs_exports_or_views(
     recording = RecordingBackend(backend, tmp_path / "lesson.jsonl")
     db = MemoryDB(tmp_path / "memory.db")
     manager = MemoryManager(db, recording)
-    agent = WorkerAgent(db, manager)
+    agent = WorkerAgent(manager)
     shown: list[str] = []
     for status in (401, 403, 429, 500):
         server.status = status
@@ -125,8 +125,8 @@ def test_no_committed_file_holds_a_key() -> None:
 def test_namespaces_never_see_each_other(tmp_path: Path) -> None:
     db = MemoryDB(tmp_path / "shared.db", namespace="alice")
     bob = db.for_namespace("bob")
-    alice_agent = WorkerAgent(db, MemoryManager(db))
-    bob_agent = WorkerAgent(bob, MemoryManager(bob))
+    alice_agent = WorkerAgent(MemoryManager(db))
+    bob_agent = WorkerAgent(MemoryManager(bob))
     alice_agent.answer("Alice keeps the spare key under the blue flowerpot.")
     alice_agent.answer("Alice is planning a surprise party for Bob in June.")
     bob_agent.answer("Bob prefers the garden table for dinner.")

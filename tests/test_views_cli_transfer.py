@@ -54,7 +54,7 @@ def test_views_show_whole_tables(db: MemoryDB) -> None:
 
 
 def test_recall_and_calls_views(db: MemoryDB) -> None:
-    agent = WorkerAgent(db, MemoryManager(db))
+    agent = WorkerAgent(MemoryManager(db))
     assert recall_df(agent.last_recall).empty
     agent.answer("We bought a blue sofa for the flat.")
     agent.answer("Which sofa did we buy?")

@@ -14,7 +14,7 @@ from memkit.widgets import ChatBox, ChatLine, html_table
 
 @pytest.fixture
 def agent(db: MemoryDB) -> Iterator[WorkerAgent]:
-    worker = WorkerAgent(db, MemoryManager(db, "offline"))
+    worker = WorkerAgent(MemoryManager(db, "offline"))
     yield worker
     worker.close()
 
@@ -109,7 +109,7 @@ def _slow_manager(db: MemoryDB, release: threading.Event) -> MemoryManager:
 def test_stays_responsive_while_memory_updates_then_refreshes_on_the_widget_thread(db: MemoryDB) -> None:
     release = threading.Event()
     queued: list[Callable[[], None]] = []
-    agent = WorkerAgent(db, _slow_manager(db, release), llm=ScriptedBackend(["Noted.", "Still here."]), background=True)
+    agent = WorkerAgent(_slow_manager(db, release), llm=ScriptedBackend(["Noted.", "Still here."]), background=True)
     chat = ChatBox(agent, call_soon=queued.append)
     assert chat.send("The budget is 12,000 euros.") == "Noted."
     assert chat.status.value == "<i>memory: updating…</i>"
@@ -129,7 +129,7 @@ def test_stays_responsive_while_memory_updates_then_refreshes_on_the_widget_thre
 
 def test_wait_refreshes_once_memory_has_caught_up(db: MemoryDB) -> None:
     release = threading.Event()
-    agent = WorkerAgent(db, _slow_manager(db, release), llm=ScriptedBackend(["Noted."]), background=True)
+    agent = WorkerAgent(_slow_manager(db, release), llm=ScriptedBackend(["Noted."]), background=True)
     chat = ChatBox(agent, call_soon=lambda callback: None)
     chat.send("The budget is 12,000 euros.")
     release.set()
@@ -142,7 +142,7 @@ def test_wait_refreshes_once_memory_has_caught_up(db: MemoryDB) -> None:
 
 def test_a_failed_update_is_reported_in_the_status(db: MemoryDB) -> None:
     manager = MemoryManager(db, ScriptedBackend([BackendError("the model server is down")]))
-    agent = WorkerAgent(db, manager, llm=ScriptedBackend(["Noted."]), background=True)
+    agent = WorkerAgent(manager, llm=ScriptedBackend(["Noted."]), background=True)
     chat = ChatBox(agent)
     chat.send("Remember my locker is 42.")
     chat.wait(timeout=10)
@@ -152,7 +152,7 @@ def test_a_failed_update_is_reported_in_the_status(db: MemoryDB) -> None:
 
 
 def test_a_failed_reply_is_shown_in_the_chat(db: MemoryDB) -> None:
-    agent = WorkerAgent(db, MemoryManager(db, "offline"), llm=ScriptedBackend([BackendError("timeout")]))
+    agent = WorkerAgent(MemoryManager(db, "offline"), llm=ScriptedBackend([BackendError("timeout")]))
     chat = ChatBox(agent)
     assert chat.send("Hello?") == "(no reply: timeout)"
     assert chat.lines == [ChatLine("you", "Hello?"), ChatLine("error", "(no reply: timeout)")]

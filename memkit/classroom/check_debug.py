@@ -50,7 +50,7 @@ def debugging_memory() -> tuple[MemoryDB, WorkerAgent]:
     manager = MemoryManager(db, "offline")
     for fact in FACTS:
         manager.update(fact, "Noted.")
-    return db, WorkerAgent(db, manager, recall_limit=3)
+    return db, WorkerAgent(manager, recall_limit=3)
 
 
 def _cell_ids(db: MemoryDB) -> list[int]:

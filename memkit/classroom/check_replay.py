@@ -23,7 +23,7 @@ _UNRECORDED = "What colour are the walls?"
 
 def _offline_replies() -> list[str]:
     with MemoryDB() as db:
-        return play_lesson(WorkerAgent(db, MemoryManager(db, "offline")))
+        return play_lesson(WorkerAgent(MemoryManager(db, "offline")))
 
 
 def record_and_replay(
@@ -65,7 +65,7 @@ def record_and_replay(
                 "ReplayBackend(path), then send the LESSON messages in order",
             )
         with MemoryDB() as db:
-            agent = WorkerAgent(db, MemoryManager(db, lesson_backend()))
+            agent = WorkerAgent(MemoryManager(db, lesson_backend()))
             known = c.call(safe_ask, agent, LESSON[0])
             c.check(
                 known == _offline_replies()[0],

@@ -8,7 +8,7 @@ and re-make it; a teacher records the same lesson against a real model with
 >>> from memkit.classroom.course import lesson_backend, play_lesson
 >>> import memkit
 >>> db = memkit.MemoryDB()
->>> agent = memkit.WorkerAgent(db, memkit.MemoryManager(db, lesson_backend()))
+>>> agent = memkit.WorkerAgent(memkit.MemoryManager(db, lesson_backend()))
 >>> play_lesson(agent)[-1]
 'From memory: A carpenter called Tomas is building the cabinets, and User wants white lacquer fronts.'
 """
@@ -70,5 +70,5 @@ def record_lesson(path: str | os.PathLike[str], backend: Backend | None = None, 
     default_note = _OFFLINE_NOTE if isinstance(inner, OfflineEngine) else "The memkit course lesson."
     recorder = RecordingBackend(inner, path, mode="w", note=default_note if note is None else note)
     with MemoryDB() as db:
-        play_lesson(WorkerAgent(db, MemoryManager(db, recorder)))
+        play_lesson(WorkerAgent(MemoryManager(db, recorder)))
     return Path(path)

@@ -15,9 +15,9 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, overload, runtime_checkable
 
 from ..errors import BackendError, MemkitError
 from ..redact import redact_secrets
@@ -193,6 +193,16 @@ class CallLog:
     def __len__(self) -> int:
         with self._lock:
             return len(self._calls)
+
+    def __iter__(self) -> Iterator[LLMCall]:
+        return iter(self.calls)
+
+    @overload
+    def __getitem__(self, index: int) -> LLMCall: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[LLMCall]: ...
+    def __getitem__(self, index: int | slice) -> LLMCall | list[LLMCall]:
+        return self.calls[index]
 
     def __repr__(self) -> str:
         return f"CallLog({len(self)} calls)"
