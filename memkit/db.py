@@ -20,6 +20,7 @@ from .connection import Clock, Connection, open_connection, to_iso, utc_now
 from .errors import CellNotFoundError
 from .fts import shares_index
 from .history import Change, snapshot
+from .operations import MemoryOperations
 from .redact import redact_secrets
 from .retrieval import Candidate, Ranking, match_phrases, rerank
 from .store import Store
@@ -71,7 +72,7 @@ def _clean_context(context: object) -> str | None:
     return cleaned or None
 
 
-class MemoryDB(Store):
+class MemoryDB(MemoryOperations, Store):
     """Memory cells and scene summaries stored in SQLite, with ranked full-text search.
 
     :param path: a file path for a persistent database, or ``":memory:"``.
@@ -264,15 +265,17 @@ class MemoryDB(Store):
         assert cell is not None
         return cell
 
-    def delete_cell(self, cell_id: int) -> bool:
-        """Delete a cell and its links (both recorded, so undo brings them back); False if there was none.
+    def delete_cell(self, cell_id: int) -> None:
+        """Delete a cell and its links (both recorded, so :meth:`undo` brings them back).
 
         memkit itself never deletes: superseded and archived cells are kept.
+
+        :raises CellNotFoundError: there is no such cell in this namespace.
         """
         with self.change("cell deleted") as change:
             before = snapshot(change.conn, self.namespace, "cell", cell_id)
             if before is None:
-                return False
+                raise CellNotFoundError(f"no memory cell with id {cell_id} in namespace {self.namespace!r}")
             links = change.conn.execute(
                 "SELECT id FROM mem_links WHERE namespace = ? AND (source = ? OR target = ?) ORDER BY id",
                 (self.namespace, cell_id, cell_id),
@@ -282,7 +285,6 @@ class MemoryDB(Store):
                     change.conn.execute("DELETE FROM mem_links WHERE id = ?", (link_id,))
             change.conn.execute("DELETE FROM mem_cells WHERE id = ? AND namespace = ?", (cell_id, self.namespace))
             change.record(self.namespace, "cell", cell_id, "delete", before, None)
-        return True
 
     def count_cells(self, scene: str | None = None, *, include_history: bool = False) -> int:
         """How many current cells this namespace holds (in one scene, if given).

@@ -15,8 +15,9 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
+from typing import cast
 
-from .types import ACTIONS, LINK_KINDS, Cell, Decision
+from .types import ACTIONS, LINK_KINDS, Cell, Decision, LinkKind
 
 __all__ = ["Plan", "resolve"]
 
@@ -40,7 +41,7 @@ class Plan:
 
     action: str
     target_id: int | None = None
-    relation: str | None = None
+    relation: LinkKind | None = None
     reason: str = ""
     asked: str | None = None
     retire_ids: tuple[int, ...] = ()
@@ -105,7 +106,9 @@ def resolve(decisions: Sequence[Decision], shown: Sequence[Cell], changed: Colle
                     Plan("add", None, None, f"{reason}; link to number {target} dropped: it was not shown".lstrip("; "))
                 )
                 continue
-            relation = decision.relation if decision.relation in _ADD_RELATIONS else "same-subject"
+            relation: LinkKind = "same-subject"
+            if decision.relation in _ADD_RELATIONS:
+                relation = cast(LinkKind, decision.relation)
             plans.append(Plan("add", target_id, relation if target_id is not None else None, reason))
             continue
         if decision.action in ("update", "supersede") and target_id is not None:

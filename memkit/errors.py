@@ -47,11 +47,23 @@ class SchemaVersionError(DatabaseError):
     """The database file was written by a newer memkit than this one."""
 
 
-class CellNotFoundError(MemkitError, KeyError):
-    """No memory cell has the requested id (in this namespace)."""
+class NotFoundError(MemkitError, KeyError):
+    """The requested cell or link does not exist (in this namespace).
+
+    The rule everywhere: a getter (``get_cell``, ``get_scene``) returns None
+    for something missing; every other operation raises this.
+    """
 
     def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0]) if self.args else "memory cell not found"
+        return str(self.args[0]) if self.args else "not found"
+
+
+class CellNotFoundError(NotFoundError):
+    """No memory cell has the requested id (in this namespace)."""
+
+
+class LinkNotFoundError(NotFoundError):
+    """No link has the requested id (in this namespace)."""
 
 
 class BackendError(MemkitError):

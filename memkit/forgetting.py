@@ -19,6 +19,9 @@ left with no current cells is archived with them (see ``MemoryDB.list_scenes``).
 Stored salience never changes with time: decay is computed when asked, so
 running :func:`forget` twice never decays a cell twice. Time comes from the
 database's clock, so tests and notebooks choose it.
+
+Call it as ``manager.forget(policy)`` and note uses with
+``manager.recalled(ids)``: the functions here are their implementation.
 """
 
 from __future__ import annotations

@@ -88,7 +88,9 @@ def supersede(db: MemoryDB, old_id: int, new_id: int, *, reason: str = "", actio
 def archive(db: MemoryDB, cell_ids: Iterable[int], *, reason: str = "") -> list[int]:
     """Hide current cells from recall (they are kept); return the ids archived.
 
-    Ids of cells that are missing or not current are skipped.
+    Cells already superseded or archived are left as they are (and not returned).
+
+    :raises CellNotFoundError: an id names no cell of ``db``'s namespace; nothing is archived.
 
     :param reason: why, for the history; one per cell when ``cell_ids`` is a
         mapping of id to reason.
@@ -97,8 +99,11 @@ def archive(db: MemoryDB, cell_ids: Iterable[int], *, reason: str = "") -> list[
     wanted = list(dict.fromkeys(int(i) for i in cell_ids))
     archived: list[int] = []
     with db.change("archived") as change:
-        for cell_id in wanted:
-            cell = db.get_cell(cell_id)
+        cells = {cell_id: db.get_cell(cell_id) for cell_id in wanted}
+        missing = [cell_id for cell_id, cell in cells.items() if cell is None]
+        if missing:
+            raise CellNotFoundError(f"no memory cell with id {missing[0]} in namespace {db.namespace!r}")
+        for cell_id, cell in cells.items():
             if cell is not None and cell.status == "current":
                 with change.tracking(db.namespace, "cell", cell_id, "archive", reasons.get(cell_id) or reason):
                     change.conn.execute("UPDATE mem_cells SET archived_at = ? WHERE id = ?", (db.now(), cell_id))

@@ -13,9 +13,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .errors import CellNotFoundError
+from .errors import CellNotFoundError, LinkNotFoundError
 from .history import snapshot
-from .types import LINK_KINDS, Cell, Link, fits_sqlite_integer, normalise_scene
+from .types import LINK_KINDS, Cell, Link, LinkKind, fits_sqlite_integer, normalise_scene
 
 if TYPE_CHECKING:
     from .db import MemoryDB
@@ -34,7 +34,7 @@ def _check_cells(db: MemoryDB, *cell_ids: int) -> None:
             raise CellNotFoundError(f"no memory cell with id {cell_id} in namespace {db.namespace!r}")
 
 
-def link(db: MemoryDB, source: int, target: int, kind: str, *, reason: str = "") -> Link:
+def link(db: MemoryDB, source: int, target: int, kind: LinkKind, *, reason: str = "") -> Link:
     """Link two cells of ``db``'s namespace; return the link (the existing one if it is already there).
 
     :raises ValueError: an unknown ``kind`` or a cell linked to itself.
@@ -62,15 +62,17 @@ def link(db: MemoryDB, source: int, target: int, kind: str, *, reason: str = "")
     return found
 
 
-def unlink(db: MemoryDB, link_id: int) -> bool:
-    """Remove a link; return False if there was none with that id."""
+def unlink(db: MemoryDB, link_id: int) -> None:
+    """Remove a link.
+
+    :raises LinkNotFoundError: there is no link with that id in ``db``'s namespace.
+    """
     with db.change("unlinked") as change:
         before = snapshot(change.conn, db.namespace, "link", link_id)
         if before is None:
-            return False
+            raise LinkNotFoundError(f"no link with id {link_id} in namespace {db.namespace!r}")
         change.conn.execute("DELETE FROM mem_links WHERE id = ? AND namespace = ?", (link_id, db.namespace))
         change.record(db.namespace, "link", link_id, "unlink", before, None)
-    return True
 
 
 def list_links(db: MemoryDB, kinds: Iterable[str] | None = None) -> list[Link]:

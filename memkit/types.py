@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from .redact import redact_secrets
 
@@ -19,11 +19,14 @@ __all__ = [
     "DEFAULT_SCENE",
     "LINK_KINDS",
     "MAX_RETIRES",
+    "Action",
     "Cell",
+    "CellType",
     "Decision",
     "Event",
     "Hit",
     "Link",
+    "LinkKind",
     "Message",
     "NewCell",
     "ParsedCells",
@@ -38,15 +41,18 @@ __all__ = [
 ]
 
 #: The six kinds of memory cell.
-CELL_TYPES: tuple[str, ...] = ("fact", "plan", "preference", "decision", "task", "risk")
+CellType = Literal["fact", "plan", "preference", "decision", "task", "risk"]
+CELL_TYPES: tuple[str, ...] = get_args(CellType)
 
 #: What memory can do with a newly extracted cell (see :class:`Decision`).
-ACTIONS: tuple[str, ...] = ("add", "reinforce", "update", "supersede", "ignore")
+Action = Literal["add", "reinforce", "update", "supersede", "ignore"]
+ACTIONS: tuple[str, ...] = get_args(Action)
 
 #: How two cells can be linked: ``source`` *kind* ``target``. ``cause``: the
 #: source is a cause of the target; ``follows-from``: the source follows from
 #: the target; ``replaces``: the source superseded the target.
-LINK_KINDS: tuple[str, ...] = ("same-subject", "cause", "follows-from", "replaces")
+LinkKind = Literal["same-subject", "cause", "follows-from", "replaces"]
+LINK_KINDS: tuple[str, ...] = get_args(LinkKind)
 
 #: At most this many other cells one new cell may retire (see :class:`Decision`).
 MAX_RETIRES = 4
@@ -267,7 +273,7 @@ class Link:
     id: int
     source: int
     target: int
-    kind: str
+    kind: LinkKind
     reason: str
     created_at: str
     namespace: str

@@ -280,7 +280,7 @@ def test_importing_a_binary_or_broken_file_imports_nothing(db: MemoryDB, tmp_pat
 
 
 def test_numbers_too_big_for_sqlite_or_a_float_are_handled(db: MemoryDB) -> None:
-    from memkit import CellNotFoundError, parse_cells
+    from memkit import CellNotFoundError, LinkNotFoundError, parse_cells
     from memkit.forgetting import mark_recalled
     from memkit.links import links_of, unlink
 
@@ -296,10 +296,13 @@ def test_numbers_too_big_for_sqlite_or_a_float_are_handled(db: MemoryDB) -> None
     assert [c.id for c in db.list_cells(limit=10**20)] == [cell]
     for big in (10**30, -(10**30), 2**63):
         assert db.get_cell(big) is None
-        assert db.delete_cell(big) is False
+        with pytest.raises(CellNotFoundError):
+            db.delete_cell(big)
         with pytest.raises(CellNotFoundError):
             db.update_cell(big, content="new")
-        assert unlink(db, big) is False and links_of(db, big) == []
+        with pytest.raises(LinkNotFoundError):
+            unlink(db, big)
+        assert links_of(db, big) == []
         mark_recalled(db, [big, cell])
     assert [c.content for c in db.list_cells()] == ["kept"]
 

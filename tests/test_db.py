@@ -90,7 +90,8 @@ def test_update_cell_changes_only_given_fields(db: MemoryDB) -> None:
 def test_update_and_delete_missing_cell(db: MemoryDB) -> None:
     with pytest.raises(CellNotFoundError, match="no memory cell with id 99"):
         db.update_cell(99, content="x")
-    assert db.delete_cell(99) is False
+    with pytest.raises(CellNotFoundError, match="no memory cell with id 99"):
+        db.delete_cell(99)
 
 
 def test_scene_cell_counts_follow_inserts_moves_and_deletes(db: MemoryDB) -> None:
@@ -164,7 +165,8 @@ def test_namespaces_never_mix(db: MemoryDB) -> None:
     assert [h.content for h in bob.search("tea")] == ["Bob prefers black coffee."]  # salience fallback, own cells only
     assert bob.get_cell(a_id) is None
     assert bob.get_scene("drinks").summary == ""  # type: ignore[union-attr]
-    assert bob.delete_cell(a_id) is False
+    with pytest.raises(CellNotFoundError):
+        bob.delete_cell(a_id)
     with pytest.raises(CellNotFoundError):
         bob.update_cell(a_id, content="hijacked")
     assert (alice.count_cells(), bob.count_cells(), db.count_cells()) == (1, 1, 0)
