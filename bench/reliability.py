@@ -94,7 +94,7 @@ def check_exchanges(db: MemoryDB, *, all_done: bool) -> list[str]:
     :param all_done: every exchange must be done (no process was killed).
     """
     problems = []
-    rows = db._query(
+    rows = db.query_rows(
         "SELECT e.id, e.status, e.utterances, group_concat(c.content, '|') AS contents"
         " FROM mem_exchanges e LEFT JOIN mem_cells c ON c.exchange_id = e.id"
         " WHERE e.namespace = ? GROUP BY e.id ORDER BY e.id",
@@ -300,7 +300,7 @@ def stress(
         lost = [c for c, i in tally.expected.items() if c not in found or (i is not None and found[c] != i)]
         unexpected = [c for c in found if c not in tally.expected]
         problems = db.check_integrity() + check_exchanges(db, all_done=True)
-        exchanges = len(db._query("SELECT id FROM mem_exchanges WHERE namespace = ?", (NAMESPACE,)))
+        exchanges = len(db.query_rows("SELECT id FROM mem_exchanges WHERE namespace = ?", (NAMESPACE,)))
     return StressReport(
         threads=processes * (writers + readers + 2),  # + the chat thread and its background updater
         processes=processes,
@@ -352,7 +352,7 @@ def open_race(folder: str | os.PathLike[str], *, rounds: int = 5, processes: int
             wanted = sorted(f"Opened by r{round_}p{i}." for i in range(processes))
             if cells != wanted:
                 problems.append(f"round {round_}: cells {cells}, expected {wanted}")
-            recorded = [row[0] for row in db._query("SELECT name FROM _memkit_migrations ORDER BY rowid")]
+            recorded = [row[0] for row in db.query_rows("SELECT name FROM _memkit_migrations ORDER BY rowid")]
             if recorded != [name for name, _ in MIGRATIONS]:
                 problems.append(f"round {round_}: migrations recorded {recorded}")
             problems += [f"round {round_}: {problem}" for problem in db.check_integrity()]
@@ -426,8 +426,8 @@ def crash(path: str | os.PathLike[str], *, kills: int = 10, max_delay: float = 0
                 found = db.check_integrity() + check_exchanges(db, all_done=False)
                 problems += [f"after kill {kill + 1}: {p}" for p in found]
                 interrupted += len(db.unfinished_exchanges())
-                owed += len(db._query("SELECT scene FROM mem_owed_summaries"))
-                done = db._query("SELECT COUNT(*) FROM mem_exchanges WHERE status = 'done'")[0][0]
+                owed += len(db.query_rows("SELECT scene FROM mem_owed_summaries"))
+                done = db.query_rows("SELECT COUNT(*) FROM mem_exchanges WHERE status = 'done'")[0][0]
                 if done < done_before:
                     problems.append(f"after kill {kill + 1}: {done_before - done} done exchanges vanished")
                 done_before = done
@@ -435,12 +435,12 @@ def crash(path: str | os.PathLike[str], *, kills: int = 10, max_delay: float = 0
             problems.append(f"after kill {kill + 1}: the file does not open: {exc}")
     with MemoryDB(path, namespace=NAMESPACE) as db:
         MemoryManager(db, KnownModel()).retry_failed()
-        left = db._query("SELECT scene FROM mem_owed_summaries") + db._query(
+        left = db.query_rows("SELECT scene FROM mem_owed_summaries") + db.query_rows(
             "SELECT id FROM mem_exchanges WHERE status != 'done'"
         )
         problems += [f"after retry_failed(): {len(left)} exchanges or summaries still unfinished"] if left else []
         problems += [f"after retry_failed(): {p}" for p in db.check_integrity() + check_exchanges(db, all_done=True)]
-        exchanges = len(db._query("SELECT id FROM mem_exchanges"))
+        exchanges = len(db.query_rows("SELECT id FROM mem_exchanges"))
         cells = db.count_cells()
     return CrashReport(kills, during_open, interrupted, exchanges, cells, len(problems), problems, owed)
 

@@ -189,7 +189,7 @@ def measure_size(size: int, folder: Path, *, single: int, queries: int, rounds: 
             latencies.append(time.perf_counter() - started)
         p50s.append(statistics.median(latencies))
         p95s.append(percentile(latencies, 0.95))
-    db._query("PRAGMA wal_checkpoint(TRUNCATE)", writer=True)
+    db.query_rows("PRAGMA wal_checkpoint(TRUNCATE)", writer=True)
     db.close()
     disk = os.path.getsize(path) + sum(
         os.path.getsize(f"{path}{suffix}") for suffix in ("-wal", "-shm") if os.path.exists(f"{path}{suffix}")

@@ -47,7 +47,7 @@ _HIT_COLUMNS = ", ".join("c." + col.strip() for col in _CELL_COLUMNS.split(",") 
 #: Context longer than this is cut (it is a search aid, not a record).
 MAX_CONTEXT_CHARS = 2000
 #: What makes a cell *current*: neither superseded nor archived. Only
-#: :meth:`MemoryDB._cell_filter` and the ``current`` flag of search hits use it.
+#: :meth:`MemoryDB.cell_filter` and the ``current`` flag of search hits use it.
 _CURRENT = "c.valid_until IS NULL AND c.archived_at IS NULL"
 _MAX_QUERY_TERMS = 64
 #: A larger ``limit`` means "all": SQLite's integers stop at 2**63.
@@ -136,7 +136,7 @@ class MemoryDB(MemoryOperations, Store):
 
     def _existing_scenes(self, names: Iterable[str]) -> set[str]:
         wanted = sorted(set(names))
-        rows = self._query(
+        rows = self.query_rows(
             f"SELECT scene FROM mem_scenes WHERE namespace = ? AND scene IN ({', '.join('?' * len(wanted))})",
             [self.namespace, *wanted],
         )
@@ -217,7 +217,7 @@ class MemoryDB(MemoryOperations, Store):
         """The cell with this id in this namespace, or None."""
         if not fits_sqlite_integer(cell_id):
             return None
-        rows = self._query(
+        rows = self.query_rows(
             f"SELECT {_CELL_COLUMNS} FROM mem_cells WHERE id = ? AND namespace = ?", (cell_id, self.namespace)
         )
         return Cell(**dict(rows[0])) if rows else None
@@ -291,8 +291,8 @@ class MemoryDB(MemoryOperations, Store):
 
         :param include_history: count superseded and archived cells too.
         """
-        where, params = self._cell_filter(scene=scene, include_history=include_history)
-        return int(self._query(f"SELECT COUNT(*) FROM mem_cells c WHERE {where}", params)[0][0])
+        where, params = self.cell_filter(scene=scene, include_history=include_history)
+        return int(self.query_rows(f"SELECT COUNT(*) FROM mem_cells c WHERE {where}", params)[0][0])
 
     def list_cells(
         self,
@@ -307,14 +307,14 @@ class MemoryDB(MemoryOperations, Store):
         :param include_history: list superseded and archived cells too.
         :param newest_first: the newest cells first.
         """
-        where, params = self._cell_filter(scene=scene, include_history=include_history)
+        where, params = self.cell_filter(scene=scene, include_history=include_history)
         sql = f"SELECT {_CELL_COLUMNS} FROM mem_cells c WHERE {where} ORDER BY c.id{' DESC' if newest_first else ''}"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(min(int(limit), _MAX_ROWS))
-        return [Cell(**dict(row)) for row in self._query(sql, params)]
+        return [Cell(**dict(row)) for row in self.query_rows(sql, params)]
 
-    def _cell_filter(
+    def cell_filter(
         self,
         *,
         scene: str | None = None,
@@ -369,14 +369,14 @@ class MemoryDB(MemoryOperations, Store):
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise ValueError(f"limit must be a positive integer, got {limit!r}")
         limit = min(limit, _MAX_ROWS)
-        where, params = self._cell_filter(scene=scene, cell_types=cell_types, include_history=include_history)
+        where, params = self.cell_filter(scene=scene, cell_types=cell_types, include_history=include_history)
         phrases = match_phrases(clean_text(query), max_terms=_MAX_QUERY_TERMS)
         hits: list[Hit] = []
         if phrases:
             hits = self._ranked(query, phrases, where, params, limit)
         if hits:
             return hits
-        rows = self._query(
+        rows = self.query_rows(
             f"SELECT {_CELL_COLUMNS}, {_CURRENT} AS current FROM mem_cells c WHERE {where}"
             " ORDER BY c.salience DESC, c.id DESC LIMIT ?",
             [*params, limit],
@@ -434,7 +434,7 @@ class MemoryDB(MemoryOperations, Store):
         """
         columns = f"{_HIT_COLUMNS}, {_CURRENT} AS current, CASE WHEN {where} THEN 1 ELSE 0 END AS passes"
         if own is None:
-            return self._query(
+            return self.query_rows(
                 f"""
                 SELECT {columns}, f.relevance
                 FROM (
@@ -450,7 +450,7 @@ class MemoryDB(MemoryOperations, Store):
         rows = {
             row["id"]: {**dict(row), "relevance": own[row["id"]]}
             for start in range(0, len(best), 500)
-            for row in self._query(
+            for row in self.query_rows(
                 f"SELECT {columns} FROM mem_cells c WHERE c.id IN ({', '.join('?' * len(best[start : start + 500]))})",
                 [*params, *best[start : start + 500]],
             )
@@ -506,8 +506,8 @@ class MemoryDB(MemoryOperations, Store):
         return self._scenes("1", [], include_history=include_history)
 
     def _scenes(self, condition: str, params: list[Any], *, include_history: bool) -> list[Scene]:
-        current, current_params = self._cell_filter()
-        rows = self._query(
+        current, current_params = self.cell_filter()
+        rows = self.query_rows(
             f"""
             SELECT scene, summary, updated_at, cell_count, namespace,
                    CASE WHEN cell_count > 0 AND live = 0 THEN gone END AS archived_at,

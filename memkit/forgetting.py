@@ -126,7 +126,7 @@ def strengths(db: MemoryDB, *, rule: DecayRule = half_life) -> list[Strength]:
     cells = db.list_cells()
     usage = {
         row["cell_id"]: (row["recall_count"], row["last_recalled_at"])
-        for row in db._query(
+        for row in db.query_rows(
             "SELECT r.cell_id, r.recall_count, r.last_recalled_at FROM mem_recalls r"
             " JOIN mem_cells c ON c.id = r.cell_id WHERE c.namespace = ?",
             (db.namespace,),

@@ -152,7 +152,7 @@ def events(db: MemoryDB, *, kind: str | None = None, key: str | int | None = Non
     if key is not None:
         sql += " AND key = ?"
         params.append(str(key))
-    return [_event(row) for row in db._query(sql + " ORDER BY id", params)]
+    return [_event(row) for row in db.query_rows(sql + " ORDER BY id", params)]
 
 
 def story(db: MemoryDB, cell_id: int) -> list[Event]:

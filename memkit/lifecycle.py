@@ -9,7 +9,7 @@
 
 Superseded and archived cells keep their content and stay searchable with
 ``include_history=True``; default reads show current cells only (see
-``MemoryDB._cell_filter``).
+``MemoryDB.cell_filter``).
 """
 
 from __future__ import annotations

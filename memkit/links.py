@@ -51,7 +51,7 @@ def link(db: MemoryDB, source: int, target: int, kind: LinkKind, *, reason: str 
             " ON CONFLICT (source, target, kind) DO NOTHING",
             (db.namespace, source, target, kind, reason.replace("\x00", "").strip(), db.now()),
         )
-        rows = db._query(
+        rows = db.query_rows(
             f"SELECT {_LINK_COLUMNS} FROM mem_links WHERE source = ? AND target = ? AND kind = ?",
             (source, target, kind),
         )
@@ -83,14 +83,14 @@ def list_links(db: MemoryDB, kinds: Iterable[str] | None = None) -> list[Link]:
         wanted = [kinds] if isinstance(kinds, str) else list(kinds)
         sql += f" AND kind IN ({', '.join('?' * len(wanted))})"
         params.extend(wanted)
-    return [Link(**dict(row)) for row in db._query(sql + " ORDER BY id", params)]
+    return [Link(**dict(row)) for row in db.query_rows(sql + " ORDER BY id", params)]
 
 
 def links_of(db: MemoryDB, cell_id: int) -> list[Link]:
     """The links from or to one cell, oldest first."""
     if not fits_sqlite_integer(cell_id):
         return []
-    rows = db._query(
+    rows = db.query_rows(
         f"SELECT {_LINK_COLUMNS} FROM mem_links WHERE namespace = ? AND (source = ? OR target = ?) ORDER BY id",
         (db.namespace, cell_id, cell_id),
     )
@@ -122,9 +122,9 @@ def neighbours(
         return []
     marks = ", ".join("?" * len(ids))
     skipped = list(dict.fromkeys([*ids, *(int(i) for i in exclude)]))
-    where, params = db._cell_filter()
+    where, params = db.cell_filter()
     columns = ", ".join(f"c.{name} AS cell_{name}" for name in Cell.__dataclass_fields__)
-    rows = db._query(
+    rows = db.query_rows(
         f"""
         SELECT l.id, l.source, l.target, l.kind, l.reason, l.created_at, l.namespace, {columns},
                CASE WHEN l.source IN ({marks}) THEN l.source ELSE l.target END AS via

@@ -130,8 +130,12 @@ class Store:
             finally:
                 shared.change = None
 
-    def _query(self, sql: str, params: Sequence[Any] = (), *, writer: bool = False) -> list[sqlite3.Row]:
-        """The rows of one statement (see :meth:`Connection.reading` for which connection runs it)."""
+    def query_rows(self, sql: str, params: Sequence[Any] = (), *, writer: bool = False) -> list[sqlite3.Row]:
+        """The rows of one trusted statement (see :meth:`Connection.reading` for which connection runs it).
+
+        For memkit's own modules (history, links, forgetting) and extensions;
+        to look at memory, call :meth:`sql`, which refuses anything but reads.
+        """
         shared = self._shared
         with shared.reading(writer=writer) as conn:
             try:
@@ -221,7 +225,7 @@ class Store:
 
     def unfinished_exchanges(self) -> list[tuple[int, list[Utterance], str | None, str | None]]:
         """Exchanges still pending or failed: (id, utterances, source_id, occurred_at)."""
-        rows = self._query(
+        rows = self.query_rows(
             "SELECT id, utterances, source_id, occurred_at FROM mem_exchanges"
             " WHERE namespace = ? AND status != 'done' ORDER BY id",
             (self.namespace,),
@@ -271,13 +275,13 @@ class Store:
         cells are stored in the transaction that marks it done, so it has all
         of them or none).
         """
-        problems = [f"SQLite integrity_check: {row[0]}" for row in self._query("PRAGMA integrity_check")]
+        problems = [f"SQLite integrity_check: {row[0]}" for row in self.query_rows("PRAGMA integrity_check")]
         problems = [problem for problem in problems if problem != "SQLite integrity_check: ok"]
         with self._shared.reading() as conn:
             problems += [f"schema: {difference}" for difference in schema_differences(conn)]
         try:
             if not self.read_only:  # FTS5 runs its check as a write statement
-                self._query(
+                self.query_rows(
                     "INSERT INTO mem_cells_fts (mem_cells_fts, rank) VALUES ('integrity-check', 1)", writer=True
                 )
         except DatabaseError:
@@ -285,15 +289,15 @@ class Store:
                 "full-text index out of sync with mem_cells (FTS5 integrity-check failed); rebuild it with"
                 " INSERT INTO mem_cells_fts (mem_cells_fts) VALUES ('rebuild')"
             )
-        self._query(
+        self.query_rows(
             "CREATE VIRTUAL TABLE IF NOT EXISTS temp.memkit_fts_rows USING fts5vocab(main, mem_cells_fts, instance)"
         )
-        indexed = {row[0] for row in self._query("SELECT DISTINCT doc FROM temp.memkit_fts_rows")}
-        stored = {row[0] for row in self._query("SELECT id FROM mem_cells")}
+        indexed = {row[0] for row in self.query_rows("SELECT DISTINCT doc FROM temp.memkit_fts_rows")}
+        stored = {row[0] for row in self.query_rows("SELECT id FROM mem_cells")}
         if indexed != stored:
             missing, extra = sorted(stored - indexed)[:10], sorted(indexed - stored)[:10]
             problems.append(f"full-text index rows differ from mem_cells: not indexed {missing}, indexed only {extra}")
-        for row in self._query(
+        for row in self.query_rows(
             """
             SELECT c.namespace, c.scene, COUNT(*) AS cells, COALESCE(MAX(s.cell_count), -1) AS counted
             FROM mem_cells c LEFT JOIN mem_scenes s ON s.namespace = c.namespace AND s.scene = c.scene
@@ -308,7 +312,7 @@ class Store:
                 f"scene {row['scene']!r} of namespace {row['namespace']!r} has {row['cells']} cells"
                 f" but records {row['counted']}"
             )
-        for row in self._query(
+        for row in self.query_rows(
             """
             SELECT e.id, e.status, COUNT(c.id) AS cells FROM mem_exchanges e
             JOIN mem_cells c ON c.exchange_id = e.id WHERE e.status != 'done' GROUP BY e.id ORDER BY e.id
@@ -321,14 +325,14 @@ class Store:
         """Work a program left behind: exchanges and summaries whose claim ran out, and exchanges stored twice."""
         problems = []
         now = wall_clock()
-        for row in self._query(
+        for row in self.query_rows(
             "SELECT id, namespace FROM mem_exchanges WHERE status = 'pending' AND lease_until < ? ORDER BY id", (now,)
         ):
             problems.append(
                 f"exchange {row['id']} of namespace {row['namespace']!r} was left unfinished by a program that"
                 " stopped; manager.retry_failed() finishes it"
             )
-        for row in self._query(
+        for row in self.query_rows(
             "SELECT namespace, scene, owed_since FROM mem_owed_summaries"
             " WHERE lease_until IS NULL OR lease_until < ? ORDER BY namespace, scene",
             (now,),
@@ -337,7 +341,7 @@ class Store:
                 f"scene {row['scene']!r} of namespace {row['namespace']!r} owes its summary cells stored since"
                 f" {row['owed_since']} (the program writing it stopped); manager.retry_failed() writes it"
             )
-        for row in self._query(
+        for row in self.query_rows(
             """
             SELECT c.exchange_id, COUNT(DISTINCT h.change_id) AS changes FROM mem_cells c
             JOIN mem_history h ON h.namespace = c.namespace AND h.kind = 'cell' AND h.key = CAST(c.id AS TEXT)

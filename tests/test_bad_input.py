@@ -178,7 +178,7 @@ def test_a_read_only_file_from_an_older_memkit_says_it_needs_upgrading(shared_fo
 def test_a_full_disk_fails_the_write_cleanly_and_keeps_what_was_stored(db_path: Path) -> None:
     cells, _ = seed(db_path)
     db = MemoryDB(db_path)
-    pages = db._query("PRAGMA page_count")[0][0]
+    pages = db.query_rows("PRAGMA page_count")[0][0]
     db._shared.conn.execute(f"PRAGMA max_page_count = {pages + 2}")  # the disk has two pages left
     manager = MemoryManager(db)
     with pytest.raises(DatabaseError, match=r"the disk is full .* nothing was changed"):
@@ -238,7 +238,7 @@ def test_a_5_mb_message_is_remembered_and_answered_briefly(db_path: Path) -> Non
     new = db.list_cells()[len(cells) :]
     assert new[0].content.startswith("The attic holds old letters from the 1920s.")
     assert all(len(c.content) <= 300 for c in new)
-    logged = json.loads(db._query("SELECT utterances FROM mem_exchanges ORDER BY id DESC LIMIT 1")[0][0])
+    logged = json.loads(db.query_rows("SELECT utterances FROM mem_exchanges ORDER BY id DESC LIMIT 1")[0][0])
     assert logged[0] == ["User", message]  # the log keeps the whole message
     assert db.check_integrity() == []
     db.close()

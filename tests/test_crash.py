@@ -121,9 +121,9 @@ def test_a_failure_between_storing_cells_and_marking_done_stores_no_cells(
 def test_commits_are_synced_to_the_disk_when_asked(db_path: Path) -> None:
     """A power cut cannot be tested here; the setting that decides what it takes back can."""
     with MemoryDB(db_path) as db:
-        assert db._query("PRAGMA synchronous", writer=True)[0][0] == 1  # NORMAL: checkpoints are synced
+        assert db.query_rows("PRAGMA synchronous", writer=True)[0][0] == 1  # NORMAL: checkpoints are synced
     with MemoryDB(db_path, durable=True) as db:
-        assert db._query("PRAGMA synchronous", writer=True)[0][0] == 2  # FULL: every commit is synced
+        assert db.query_rows("PRAGMA synchronous", writer=True)[0][0] == 2  # FULL: every commit is synced
         db.add_cell(scene="s", cell_type="fact", salience=0.5, content="kept")
 
 

@@ -15,7 +15,7 @@ from memkit.retrieval import asks_when, build_match_expression, named_dates, que
 
 
 def fts_rowids(db: MemoryDB, word: str) -> list[int]:
-    rows = db._query("SELECT rowid FROM mem_cells_fts WHERE mem_cells_fts MATCH ? ORDER BY rowid", (f'"{word}"',))
+    rows = db.query_rows("SELECT rowid FROM mem_cells_fts WHERE mem_cells_fts MATCH ? ORDER BY rowid", (f'"{word}"',))
     return [row[0] for row in rows]
 
 
@@ -76,7 +76,7 @@ def test_tutorial_style_or_query_would_return_old_rows_sharing_only_what(db: Mem
     """The reason ranking and stopwords matter: 'what' matches everything."""
     db.add_cells([NewCell("misc", "fact", 0.5, f"what we said in message {i}") for i in range(20)])
     target = db.add_cell(scene="kitchen", cell_type="fact", salience=0.5, content="Budget is 15,000 euros.")
-    tutorial = db._query(
+    tutorial = db.query_rows(
         "SELECT rowid FROM mem_cells_fts WHERE mem_cells_fts MATCH ? LIMIT 6", ("what OR is OR the OR budget",)
     )
     assert target not in [row[0] for row in tutorial]
