@@ -40,7 +40,15 @@ from .redact import redact_secrets
 from .summaries import as_new_cell, owe, settle, summarise
 from .types import Cell, Decision, NewCell, Rejection, Revision, Scene, Utterance, clean_text
 
-__all__ = ["MAX_CANDIDATE_SCENES", "MAX_SLOT_CELLS", "RECENT_CELLS", "IngestResult", "MemoryManager", "UpdateResult"]
+__all__ = [
+    "MAX_CANDIDATE_SCENES",
+    "MAX_SLOT_CELLS",
+    "PROGRESS_FROM",
+    "RECENT_CELLS",
+    "IngestResult",
+    "MemoryManager",
+    "UpdateResult",
+]
 
 #: How many existing scenes the extraction step is shown (the last active one
 #: plus those whose cells best match the exchange).
@@ -53,6 +61,9 @@ _RECENT_SCENES = 3
 #: How many of the cells shown to extraction are the newest of the last
 #: active scene (the rest are the best matches of the exchange).
 RECENT_CELLS = 3
+#: ``ingest`` shows a progress bar, unless told otherwise, from this many messages on.
+PROGRESS_FROM = 50
+
 #: How many further current cells the offline engine reads for facts an exchange changes.
 MAX_SLOT_CELLS = 60
 _SLOT_MATCHES = 20
@@ -87,12 +98,14 @@ class UpdateResult:
 class IngestResult:
     """What importing a transcript added to memory.
 
-    ``failed`` holds (exchange id, why) for each message that is logged but
-    not yet in memory; :meth:`MemoryManager.retry_failed` processes them.
+    ``cells`` are the cells it stored (later messages of the transcript may
+    have replaced some since, as in :class:`UpdateResult`). ``failed`` holds
+    (exchange id, why) for each message that is logged but not yet in memory;
+    :meth:`MemoryManager.retry_failed` processes them.
     """
 
     messages: int
-    cells: int
+    cells: tuple[Cell, ...]
     rejected: tuple[Rejection, ...]
     scenes: tuple[str, ...]
     failed: tuple[tuple[int, str], ...] = ()
@@ -130,6 +143,19 @@ def _context(utterances: Sequence[Utterance], *, speakers: bool = False) -> str:
 
 class MemoryManager:
     """Extracts memory cells from exchanges and consolidates scenes.
+
+    Three ways in, one per situation:
+
+    ============  ==========================================  ==================  ===============================
+    method        for                                         context of a cell   scene summaries
+    ============  ==========================================  ==================  ===============================
+    ``update``    one live user/assistant exchange            the exchange        rewritten at once
+    ``remember``  any run of utterances you already hold      the utterances      at once (``consolidate=False``:
+                                                                                  owed, written later)
+    ``ingest``    a whole transcript, one message at a time   the message and     every ``consolidate_every``
+                                                              its neighbours,     messages, and at the end
+                                                              with speakers
+    ============  ==========================================  ==================  ===============================
 
     :param db: where memory lives.
     :param llm: a backend, ``"offline"``/``"openai"``, or None to pick one
@@ -440,7 +466,7 @@ class MemoryManager:
         self,
         messages: Iterable[Any],
         *,
-        progress: bool = True,
+        progress: bool | None = None,
         consolidate_every: int = 10,
     ) -> IngestResult:
         """Import an existing chat transcript, one message at a time.
@@ -452,7 +478,8 @@ class MemoryManager:
         :param messages: :class:`~memkit.types.Utterance` objects, dicts with
             ``speaker``, ``text`` and optional ``id``/``time``, or
             ``(speaker, text[, id[, time]])`` tuples.
-        :param progress: show a progress bar.
+        :param progress: show a progress bar; by default, only for transcripts of
+            at least :data:`PROGRESS_FROM` messages (a short one is done before a bar helps).
         :param consolidate_every: fold new cells into scene summaries after this
             many messages (and at the end).
 
@@ -474,7 +501,7 @@ class MemoryManager:
         pending_retired: dict[str, list[str]] = {}
         rejected: list[Rejection] = []
         failed: list[tuple[int, str]] = []
-        total_cells = 0
+        stored: list[Cell] = []
         scenes: dict[str, None] = {}
         with self._lock:
             with self.db.transaction():
@@ -484,7 +511,8 @@ class MemoryManager:
                 ]
             in_a_row = 0
             read_ahead = getattr(self.llm, "prepare", None)  # a backend may read a batch at once (faster)
-            for index, utterance in enumerate(tqdm(utterances, desc="ingest", unit="msg", disable=not progress)):
+            show = len(utterances) >= PROGRESS_FROM if progress is None else progress
+            for index, utterance in enumerate(tqdm(utterances, desc="ingest", unit="msg", disable=not show)):
                 if callable(read_ahead) and index % _READ_AHEAD == 0:
                     read_ahead([u.text for u in utterances[index : index + _READ_AHEAD]])
                 if in_a_row >= MAX_FAILURES_IN_A_ROW:
@@ -507,7 +535,7 @@ class MemoryManager:
                     scenes[cell.scene] = None
                 for scene, gone in _retired(result.superseded).items():
                     pending_retired.setdefault(scene, []).extend(gone)
-                total_cells += len(result.cells)
+                stored.extend(result.cells)
                 rejected.extend(result.rejected)
                 if (index + 1) % consolidate_every == 0 and (pending or pending_retired):
                     self._settle()  # what the messages since the last time owe their summaries
@@ -517,7 +545,7 @@ class MemoryManager:
         if failed:
             kept = f"{len(failed)} of {len(utterances)} messages are logged but not yet in memory"
             warnings.warn(f"{kept} (first: {failed[0][1]}); call retry_failed() to process them", stacklevel=2)
-        return IngestResult(len(utterances), total_cells, tuple(rejected), tuple(scenes), tuple(failed))
+        return IngestResult(len(utterances), tuple(stored), tuple(rejected), tuple(scenes), tuple(failed))
 
     def retry_failed(self) -> list[UpdateResult]:
         """Process again every logged exchange that failed or was interrupted, then write the summaries still owed.

@@ -118,7 +118,8 @@ def test_ingest_keeps_source_ids_times_and_speakers(db: MemoryDB) -> None:
         Utterance("Caroline", "Hi!", "D1:3"),
     ]
     result = MemoryManager(db).ingest(transcript, progress=False)
-    assert (result.messages, result.cells) == (3, 3)
+    assert (result.messages, len(result.cells)) == (3, 3)
+    assert all(cell.source_id for cell in result.cells)
     cells = db.list_cells()
     assert [(c.source_id, c.occurred_at, c.content) for c in cells] == [
         ("D1:1", "2023-05-08T13:56:00", "Caroline went to a support group yesterday."),
