@@ -68,10 +68,17 @@ class WorkerAgent:
         background: bool = False,
         follow_links: int = 2,
     ) -> None:
-        if isinstance(manager, MemoryDB):
-            raise TypeError(
-                "WorkerAgent takes the manager only, and reads the memory it writes: "
-                "WorkerAgent(MemoryManager(db)) instead of WorkerAgent(db, manager)"
+        if isinstance(manager, MemoryDB):  # the older form, WorkerAgent(db, manager)
+            db, manager, llm = manager, llm, None  # type: ignore[assignment]
+            if not isinstance(manager, MemoryManager) or manager.db is not db:
+                raise TypeError(
+                    "WorkerAgent takes the manager only, and reads the memory it writes: "
+                    "WorkerAgent(MemoryManager(db)) instead of WorkerAgent(db, manager)"
+                )
+            warnings.warn(
+                "WorkerAgent(db, manager) is WorkerAgent(manager) now: the agent reads manager.db",
+                DeprecationWarning,
+                stacklevel=2,
             )
         if not isinstance(manager, MemoryManager):
             raise TypeError(f"manager must be a MemoryManager, not {type(manager).__name__}")

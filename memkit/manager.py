@@ -22,7 +22,7 @@ from __future__ import annotations
 import threading
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -30,15 +30,25 @@ from .claims import new_owner
 from .db import MemoryDB, to_iso
 from .decisions import Plan, resolve
 from .errors import MemkitError
+from .exchanges import IngestResult, UpdateResult, as_utterance, exchange_context
 from .forgetting import Forgetting, forget, mark_recalled
 from .lifecycle import reinforce, supersede
 from .links import link
 from .llm import Backend, CallLog, choose_backend, invoke
 from .parsing import parse_cells
-from .prompts import MAX_CELLS_IN_PROMPT, extract_request
+from .prompts import extract_request
 from .redact import redact_secrets
+from .shown import (
+    MAX_CANDIDATE_SCENES,
+    MAX_SLOT_CELLS,
+    RECENT_CELLS,
+    candidate_scenes,
+    related_cells,
+    scene_profiles,
+    slot_cells,
+)
 from .summaries import as_new_cell, owe, settle, summarise
-from .types import Cell, Decision, NewCell, Rejection, Revision, Scene, Utterance, clean_text
+from .types import Cell, Decision, NewCell, Rejection, Revision, Utterance, clean_text
 
 __all__ = [
     "MAX_CANDIDATE_SCENES",
@@ -50,95 +60,14 @@ __all__ = [
     "UpdateResult",
 ]
 
-#: How many existing scenes the extraction step is shown (the last active one
-#: plus those whose cells best match the exchange).
-MAX_CANDIDATE_SCENES = 5
-#: How many of a candidate scene's newest cells describe it to the extraction step.
-_PROFILE_CELLS = 15
-#: Of those, how many are simply the most recently active (a topic can return
-#: in words its earlier cells never used).
-_RECENT_SCENES = 3
-#: How many of the cells shown to extraction are the newest of the last
-#: active scene (the rest are the best matches of the exchange).
-RECENT_CELLS = 3
 #: ``ingest`` shows a progress bar, unless told otherwise, from this many messages on.
 PROGRESS_FROM = 50
 
-#: How many further current cells the offline engine reads for facts an exchange changes.
-MAX_SLOT_CELLS = 60
-_SLOT_MATCHES = 20
 #: After this many backend errors in a row, ``ingest`` stops calling the backend
 #: (a server that is down); the messages left wait, logged, for ``retry_failed``.
 MAX_FAILURES_IN_A_ROW = 3
 #: How many messages of a transcript a backend that reads ahead (``prepare``) is given at once.
 _READ_AHEAD = 64
-
-
-@dataclass(frozen=True)
-class UpdateResult:
-    """What one exchange did to memory.
-
-    ``cells`` are the cells it stored, ``superseded`` the stored cells it
-    replaced, ``revisions`` what was done with each extracted cell. ``error``
-    says why nothing could be taken from the model's reply (cut off, or no
-    usable JSON): the exchange is then kept, failed, for
-    :meth:`MemoryManager.retry_failed`; None when it was processed.
-    """
-
-    exchange_id: int
-    cells: tuple[Cell, ...]
-    rejected: tuple[Rejection, ...]
-    scenes: tuple[str, ...]
-    revisions: tuple[Revision, ...] = ()
-    superseded: tuple[Cell, ...] = ()
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class IngestResult:
-    """What importing a transcript added to memory.
-
-    ``cells`` are the cells it stored (later messages of the transcript may
-    have replaced some since, as in :class:`UpdateResult`). ``failed`` holds
-    (exchange id, why) for each message that is logged but not yet in memory;
-    :meth:`MemoryManager.retry_failed` processes them.
-    """
-
-    messages: int
-    cells: tuple[Cell, ...]
-    rejected: tuple[Rejection, ...]
-    scenes: tuple[str, ...]
-    failed: tuple[tuple[int, str], ...] = ()
-
-
-def _as_utterance(item: Any) -> Utterance:
-    if isinstance(item, Utterance):
-        return item
-    if isinstance(item, Mapping):
-        speaker = item.get("speaker", item.get("role"))
-        text = item.get("text", item.get("content"))
-        source_id = item.get("id", item.get("source_id", item.get("dia_id")))
-        occurred_at = item.get("time", item.get("occurred_at"))
-    elif isinstance(item, (tuple, list)) and len(item) in (2, 3, 4):
-        speaker, text, source_id, occurred_at = (*item, None, None)[:4]
-    else:
-        raise TypeError(f"a message must be an Utterance, a dict or a (speaker, text) tuple; got {item!r:.80}")
-    if not isinstance(speaker, str) or not isinstance(text, str):
-        raise TypeError(f"a message needs a speaker and a text as strings; got {item!r:.80}")
-    if isinstance(occurred_at, datetime):
-        occurred_at = occurred_at.isoformat(timespec="seconds")
-    return Utterance(speaker, text, None if source_id is None else str(source_id), occurred_at)
-
-
-def _context(utterances: Sequence[Utterance], *, speakers: bool = False) -> str:
-    """What a cell keeps of the conversation around it: the words of the exchange it came from.
-
-    :param speakers: prefix each message with who said it (for transcripts
-        between named people, where "who" is part of what a question asks).
-    """
-    if speakers:
-        return " ".join(f"{u.speaker}: {u.text}" for u in utterances)
-    return " ".join(u.text for u in utterances)
 
 
 class MemoryManager:
@@ -213,7 +142,7 @@ class MemoryManager:
         when = to_iso(occurred_at, "occurred_at")
         with self._lock:
             self.db.extend_exchange(exchange_id, utterances[1:])
-            return self._process(exchange_id, utterances, source_id, when, True, _context(utterances))
+            return self._process(exchange_id, utterances, source_id, when, True, exchange_context(utterances))
 
     def log_message(self, text: str, *, speaker: str = "User") -> int:
         """Log a message before it is answered, so it is kept whatever happens next; return its exchange id.
@@ -244,7 +173,9 @@ class MemoryManager:
         when = to_iso(occurred_at, "occurred_at")
         with self._lock:
             exchange_id = self.db.log_exchange(utterances, source_id=source_id, occurred_at=when, owner=self.owner)
-            return self._process(exchange_id, list(utterances), source_id, when, consolidate, _context(utterances))
+            return self._process(
+                exchange_id, list(utterances), source_id, when, consolidate, exchange_context(utterances)
+            )
 
     def _process(
         self,
@@ -262,15 +193,15 @@ class MemoryManager:
         ]
         try:
             scenes = self.db.list_scenes()
-            related = self._related_cells(utterances, scenes)
-            candidates = self._candidate_scenes(utterances, scenes, pending)
-            on_slot = self._slot_cells(utterances, candidates, related)
+            related = related_cells(self.db, utterances, scenes)
+            candidates = candidate_scenes(self.db, utterances, scenes, pending)
+            on_slot = slot_cells(self.db, utterances, candidates, related)
             request = extract_request(
                 utterances,
                 candidates,
                 cell_types=self.db.cell_types,
                 related=related,
-                profiles=self._scene_profiles(candidates),
+                profiles=scene_profiles(self.db, candidates),
                 candidates=on_slot,
             )
             parsed = parse_cells(invoke(self.llm, request, self.calls), cell_types=self.db.cell_types)
@@ -352,83 +283,6 @@ class MemoryManager:
             link(self.db, new_id, plan.target_id, plan.relation, reason=plan.reason)
         return Revision(plan.action, cell.content, new_id, plan.target_id, plan.relation, plan.reason, plan.asked)
 
-    def _related_cells(self, utterances: Sequence[Utterance], scenes: Sequence[Scene]) -> list[Cell]:
-        """The stored cells extraction is shown: best matches of the exchange and the newest of the last scene."""
-        text = " ".join(u.text for u in utterances)[:2000]
-        matches = [hit.id for hit in self.db.search(text, limit=MAX_CELLS_IN_PROMPT) if hit.matched]
-        recent = (
-            [c.id for c in self.db.list_cells(scenes[0].scene, limit=RECENT_CELLS, newest_first=True)] if scenes else []
-        )
-        head = matches[: MAX_CELLS_IN_PROMPT - len(recent)]
-        ids = list(dict.fromkeys([*head, *recent, *matches]))[:MAX_CELLS_IN_PROMPT]
-        return [cell for cell in (self.db.get_cell(i) for i in ids) if cell is not None]
-
-    def _candidate_scenes(
-        self,
-        utterances: Sequence[Utterance],
-        scenes: Sequence[Scene],
-        pending: Mapping[str, Sequence[NewCell]] | None = None,
-    ) -> list[Scene]:
-        """The most recently active scenes, then those whose cells best match the exchange."""
-        if not scenes:
-            return []
-        chosen = [scene.scene for scene in scenes[:_RECENT_SCENES]]
-        text = " ".join(u.text for u in utterances)[:2000]
-        by_name = {s.scene: s for s in scenes}
-        for hit in self.db.search(text, limit=3 * MAX_CANDIDATE_SCENES):
-            # a scene another program made since the scenes were read is not offered this time
-            if hit.matched and hit.scene not in chosen and hit.scene in by_name:
-                chosen.append(hit.scene)
-            if len(chosen) == MAX_CANDIDATE_SCENES:
-                break
-        result = []
-        for name in chosen:
-            scene = by_name[name]
-            extra = pending.get(name) if pending else None
-            if extra:  # cells not yet folded into the summary still describe the scene
-                summary = " ".join([scene.summary, *(c.content for c in extra)])
-                scene = replace(scene, summary=summary)
-            result.append(scene)
-        return result
-
-    def _scene_profiles(self, scenes: Sequence[Scene]) -> dict[str, list[str]]:
-        """The contents of the newest current cells of each scene.
-
-        A summary stays under 100 words however large its scene grows; the
-        scene's own recent cells say more about which words belong to it.
-        """
-        return {
-            scene.scene: [
-                cell.content for cell in self.db.list_cells(scene.scene, limit=_PROFILE_CELLS, newest_first=True)
-            ]
-            for scene in scenes
-        }
-
-    def _slot_cells(
-        self, utterances: Sequence[Utterance], scenes: Sequence[Scene], shown: Sequence[Cell]
-    ) -> list[Cell]:
-        """More current cells that may hold a fact this exchange changes (listed after the shown ones).
-
-        A changed fact may sit in any cell of its scene, not only among the best matches of
-        the exchange: every current cell of the candidate scenes (the newest first), then the
-        further matches of the exchange, up to :data:`MAX_SLOT_CELLS`.
-        """
-        seen = {cell.id for cell in shown}
-        found: list[Cell] = []
-        text = " ".join(u.text for u in utterances)[:2000]
-        matches = [hit.id for hit in self.db.search(text, limit=_SLOT_MATCHES) if hit.matched]
-        for cell_id in matches:
-            cell = self.db.get_cell(cell_id)
-            if cell is not None and cell.id not in seen:
-                seen.add(cell.id)
-                found.append(cell)
-        for scene in scenes:
-            for cell in self.db.list_cells(scene.scene, limit=MAX_SLOT_CELLS, newest_first=True):
-                if cell.id not in seen:
-                    seen.add(cell.id)
-                    found.append(cell)
-        return found[:MAX_SLOT_CELLS]
-
     # -- consolidation ----------------------------------------------------------
 
     def consolidate(
@@ -494,7 +348,7 @@ class MemoryManager:
         if consolidate_every < 1:
             raise ValueError(f"consolidate_every must be at least 1, got {consolidate_every}")
         items = list(messages)
-        utterances = [_as_utterance(item) for item in items]
+        utterances = [as_utterance(item) for item in items]
         for number, utterance in enumerate(utterances, start=1):  # every message is checked before any is stored
             to_iso(utterance.occurred_at, f"the time of message {number}")
         pending: dict[str, list[NewCell]] = {}
@@ -518,7 +372,7 @@ class MemoryManager:
                 if in_a_row >= MAX_FAILURES_IN_A_ROW:
                     failed.append((ids[index], f"not tried: the backend failed {in_a_row} times in a row"))
                     continue
-                context = _context(utterances[max(0, index - 1) : index + 2], speakers=True)
+                context = exchange_context(utterances[max(0, index - 1) : index + 2], speakers=True)
                 try:
                     result = self._process(
                         ids[index], [utterance], utterance.source_id, utterance.occurred_at, False, context, pending
@@ -558,7 +412,9 @@ class MemoryManager:
             for exchange_id, utterances, source_id, occurred_at in self.db.unfinished_exchanges():
                 if self.db.claim_exchange(exchange_id, self.owner):
                     results.append(
-                        self._process(exchange_id, utterances, source_id, occurred_at, True, _context(utterances))
+                        self._process(
+                            exchange_id, utterances, source_id, occurred_at, True, exchange_context(utterances)
+                        )
                     )
             self._settle()
         return results

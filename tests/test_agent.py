@@ -73,7 +73,10 @@ def test_agent_argument_checks(db: MemoryDB) -> None:
     with pytest.raises(TypeError, match="manager must be a MemoryManager"):
         WorkerAgent(object())  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"WorkerAgent\(MemoryManager\(db\)\)"):
-        WorkerAgent(db, MemoryManager(db))  # type: ignore[arg-type]
+        WorkerAgent(db, MemoryManager(MemoryDB()))  # type: ignore[arg-type]
+    with pytest.warns(DeprecationWarning, match=r"WorkerAgent\(manager\)"):
+        older = WorkerAgent(db, MemoryManager(db))  # type: ignore[arg-type]
+    assert older.db is db and older.llm is older.manager.llm
     agent = WorkerAgent(MemoryManager(db))
     with pytest.raises(TypeError, match="text must be a string"):
         agent.answer(b"bytes")  # type: ignore[arg-type]

@@ -57,7 +57,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     ),
     "storage": ("connection", "history", "store", "links", "lifecycle", "operations", "db", "datasets"),
     "models": ("llm", "parsing", "evaluation"),
-    "memory": ("prompts", "summaries", "forgetting", "manager", "transfer"),
+    "memory": ("prompts", "summaries", "forgetting", "exchanges", "shown", "manager", "transfer"),
     "agent": ("agent", "baseline"),
     "presentation": ("views", "widgets", "magics", "graph", "cli", "classroom", "__main__", "__init__"),
 }
