@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+import memkit
 from memkit import OfflineEngine, Utterance
 from memkit.errors import MissingPipelineError
 from memkit.llm.offline import nlp
@@ -221,3 +222,11 @@ def test_the_engine_gives_the_same_cells_whatever_the_hash_seed() -> None:
         for seed in ("1", "2024")
     }
     assert len(runs) == 1
+
+
+def test_a_sentence_repeated_in_one_message_is_one_cell_stated_once() -> None:
+    once, many = memkit.MemoryDB(), memkit.MemoryDB()
+    memkit.WorkerAgent(memkit.MemoryManager(once)).answer("My cousin keeps bees in Gdansk.")
+    reply = memkit.WorkerAgent(memkit.MemoryManager(many)).answer("My cousin keeps bees in Gdansk. " * 12)
+    assert [(c.content, c.salience) for c in many.list_cells()] == [(c.content, c.salience) for c in once.list_cells()]
+    assert reply.count("bees") == 1

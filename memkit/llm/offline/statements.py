@@ -135,7 +135,15 @@ def read(
     statements = with_topic([c for c in resolve(clauses, label, vocabulary, role) if not c.context_only])
     if role != "named":
         statements = without_scraps(statements, vocabulary)
-    return Reading(tuple(_statement(speaker, c, label, vocabulary, role) for c in statements), tuple(skipped), docs)
+    made: dict[str, Statement] = {}
+    for clause in statements:
+        statement = _statement(speaker, clause, label, vocabulary, role)
+        key = " ".join(statement.content.lower().split())
+        if key in made:  # said twice in one message: one statement, as a repeat across messages is one cell
+            skipped.append(Skipped(speaker, statement.said, "said again in the same message"))
+        else:
+            made[key] = statement
+    return Reading(tuple(made.values()), tuple(skipped), docs)
 
 
 def _person(clause: Clause, label: str) -> dict[int, str]:
