@@ -27,7 +27,7 @@ from tests.chat_server import ChatServer
 ROOT = Path(__file__).resolve().parent.parent
 #: Shaped like real keys; nothing memkit writes or shows may contain either.
 SECRET = "sk-proj-" + "Q7xW2mZ9" * 6
-ENV_SECRET = "sk-" + "envK3yR4nd0m" * 4
+ENV_SECRET = "plainEnvKey" + "Zq8vTn4w" * 3  # no key shape: only the environment path can redact it
 KEY_LIKE = re.compile(
     r"sk-[A-Za-z0-9_\-]{16,}|Bearer\s+[A-Za-z0-9_\-.]{16,}|\b(?:AKIA|ASIA)[0-9A-Z]{16}\b|\bgh[pousr]_[A-Za-z0-9]{30,}"
     r"|github_pat_\w{30,}|\bAIza[\w\-]{30,}|\bxox[abposre]-[\w\-]{10,}|\beyJ[\w\-]{8,}\.[\w\-]{4,}\.[\w\-]{4,}"
@@ -95,6 +95,7 @@ def test_no_key_in_files_errors_reprs_exports_or_views(
         name: KEY_LIKE.findall(text) for name, text in [*files.items(), *enumerate(shown)] if KEY_LIKE.search(text)
     }
     assert leaks == {}
+    assert [name for name, text in [*files.items(), *enumerate(shown)] if ENV_SECRET in text] == []
     assert "[redacted key]" in files["export.jsonl"]  # what was pasted is kept, as a marker
 
 
