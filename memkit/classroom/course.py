@@ -10,7 +10,7 @@ and re-make it; a teacher records the same lesson against a real model with
 >>> db = memkit.MemoryDB()
 >>> agent = memkit.WorkerAgent(memkit.MemoryManager(db, lesson_backend()))
 >>> play_lesson(agent)[-1]
-'From memory: A carpenter called Tomas is building the cabinets, and User wants white lacquer fronts.'
+'From memory: A carpenter called Tomas is building the cabinets.'
 """
 
 from __future__ import annotations
