@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -49,7 +50,8 @@ def _demo(args: argparse.Namespace) -> int:
     print("\ncells:")
     for cell in db.list_cells():
         print(f"- [{cell.scene}] {cell.cell_type:<10} {cell.salience:.2f}  {cell.content}")
-    print("\nNext: open the course with `jupyter lab notebooks/01-first-look.ipynb`.")
+    root = hasattr(os, "geteuid") and os.geteuid() == 0
+    print(f"\nNext: open the course with `jupyter lab {'--allow-root ' if root else ''}notebooks/`.")
     return 0
 
 

@@ -310,3 +310,18 @@ def test_a_bad_record_is_a_memkit_error_naming_its_line(tmp_path: Path, db: Memo
     with pytest.raises(MemkitError, match="line 3 is not a memkit record"):
         memkit.import_jsonl(db, path)
     assert db.count_cells(include_history=True) == 0
+
+
+@pytest.mark.parametrize("root", [False, True])
+def test_the_demo_ends_with_the_readmes_command(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, root: bool
+) -> None:
+    import os
+    import re
+
+    monkeypatch.setattr(os, "geteuid", lambda: 0 if root else 1000)
+    assert main(["demo"]) == 0
+    (command,) = re.findall(r"`(jupyter lab[^`]*)`", capsys.readouterr().out)
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert command in readme
+    assert ("--allow-root" in command) is root
