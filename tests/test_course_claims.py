@@ -24,7 +24,14 @@ import pytest
 import memkit
 from memkit.baseline import unranked_search, unranked_sources
 from memkit.classroom import check
-from memkit.evaluation import CostMeter, distinct_sources, evaluate_retrieval, memkit_search, recall_at_k
+from memkit.evaluation import (
+    CostMeter,
+    distinct_sources,
+    evaluate_retrieval,
+    linear_slope,
+    memkit_search,
+    recall_at_k,
+)
 from memkit.history import story, undo
 from memkit.links import list_links
 from memkit.views import scene_timeline_df
@@ -621,17 +628,54 @@ def test_ch09_history_costs_only_the_cancelled_question(course_db: memkit.Memory
     assert pipeline["changed"][5] == 100
 
 
-# 09-evaluating-memory c14/c15: "Never more than three calls a turn (answer, extract, consolidate)."
-def test_ch09_a_turn_makes_at_most_three_model_calls() -> None:
+@dataclass
+class CostRun:
+    meter: CostMeter
+    #: Per turn, the tokens of every cell in the scenes the turn touched: what the tutorial re-sends.
+    resent: list[int]
+    #: Per turn, the scenes it touched.
+    touched: list[set[str]]
+
+
+@pytest.fixture(scope="module")
+def cost_run() -> Iterator[CostRun]:
+    """Chapter 9 c14: every message of the conversation sent to a fresh agent, turn by turn."""
     with memkit.MemoryDB() as db:
         manager = memkit.MemoryManager(db, "offline")
         agent = memkit.WorkerAgent(manager)
-        meter = CostMeter(manager.calls)
-        for message in COURSE.messages[:20]:
-            with meter.turn():
+        run = CostRun(CostMeter(manager.calls), [], [])
+        for message in COURSE.messages:
+            known = {cell.id for cell in db.list_cells(include_history=True)}
+            with run.meter.turn():
                 agent.answer(message.text)
-    assert max(turn.calls for turn in meter.turns) == 3
-    assert set().union(*(turn.by_task for turn in meter.turns)) == {"answer", "extract", "consolidate"}
+            touched = {cell.scene for cell in db.list_cells(include_history=True) if cell.id not in known}
+            run.touched.append(touched)
+            run.resent.append(
+                sum(
+                    memkit.llm.estimate_tokens(" ".join(c.content for c in db.list_cells(s, include_history=True)))
+                    for s in touched
+                )
+            )
+        yield run
+
+
+# 09-evaluating-memory c14/c15: "Never more than three calls a turn (answer, extract, consolidate)."
+def test_ch09_a_turn_makes_at_most_three_model_calls(cost_run: CostRun) -> None:
+    turns = cost_run.meter.turns
+    assert len(turns) == len(COURSE.messages) and max(turn.calls for turn in turns) == 3
+    assert set().union(*(turn.by_task for turn in turns)) == {"answer", "extract", "consolidate"}
+
+
+# 09-evaluating-memory c17-c19: "The tutorial's count grows with each scene and drops when a new
+# scene starts; memkit's does not grow."
+def test_ch09_consolidation_stays_flat_while_a_scene_resent_whole_grows(cost_run: CostRun) -> None:
+    turns = list(range(1, len(cost_run.meter.turns) + 1))
+    consolidation = [turn.prompt_tokens_by_task.get("consolidate", 0) for turn in cost_run.meter.turns]
+    assert abs(linear_slope(turns, consolidation)) < 1
+    carpenter = [
+        tokens for tokens, scenes in zip(cost_run.resent, cost_run.touched, strict=True) if scenes == {"carpenter"}
+    ]
+    assert len(carpenter) >= 3 and carpenter == sorted(carpenter) and carpenter[-1] > 2 * carpenter[0]
 
 
 # -- 10-classroom-record-replay ------------------------------------------------------------------
