@@ -103,7 +103,10 @@ class ChatBox(widgets.HBox):  # type: ignore[misc]
         self.lines: list[ChatLine] = []
         self._call_soon = call_soon or _main_thread_scheduler()
         self._watcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memkit-chat")
+        self._answerer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memkit-answer")
         self._watching: list[Future[None]] = []
+        self._answering: list[Future[ChatLine]] = []
+        self.thinking = False
         self.failure: str | None = None
         self._lock = threading.Lock()
         self.transcript = widgets.HTML(layout=widgets.Layout(width="100%"))
@@ -139,29 +142,52 @@ class ChatBox(widgets.HBox):  # type: ignore[misc]
         text = change.get("new")
         if isinstance(text, str) and text.strip():
             self.input.value = ""
-            self.send(text)
+            self.submit(text)
 
     def _on_click(self, _button: object) -> None:
         text = self.input.value
         if text.strip():
             self.input.value = ""
-            self.send(text)
+            self.submit(text)
+
+    def submit(self, text: str) -> Future[ChatLine]:
+        """Send ``text`` without waiting (what pressing Enter does): the agent answers on a worker
+        thread while the box shows "thinking…", so the page never freezes on a slow model."""
+        self._ask(text)
+        future = self._answerer.submit(self._reply, text.strip())
+        with self._lock:
+            self._answering.append(future)
+        future.add_done_callback(lambda done: self._call_soon(lambda: self._show(done.result())))
+        return future
 
     def send(self, text: str) -> str:
-        """Send ``text`` as the user (what pressing Enter does); return the reply."""
+        """Send ``text`` as the user and wait for the reply; return it."""
+        self._ask(text)
+        line = self._reply(text.strip())
+        self._show(line)
+        return line.text
+
+    def _ask(self, text: str) -> None:
         if not isinstance(text, str):
             raise TypeError(f"text must be a string, not {type(text).__name__}")
         self.lines.append(ChatLine("you", text.strip()))
         self.failure = None
+        self.thinking = True
         self._render_transcript()
+
+    def _reply(self, text: str) -> ChatLine:
+        """The agent's reply, or the error line that takes its place."""
         try:
-            reply = self.agent.answer(text.strip())
+            return ChatLine("agent", self.agent.answer(text))
         except MemkitError as exc:
-            reply = f"(no reply: {exc})"
-            self.lines.append(ChatLine("error", reply))
+            return ChatLine("error", f"(no reply: {exc})")
+
+    def _show(self, line: ChatLine) -> None:
+        self.thinking = False
+        self.lines.append(line)
+        if line.speaker == "error":
             self._render_transcript()
-            return reply
-        self.lines.append(ChatLine("agent", reply))
+            return
         self._render_transcript()
         self._render_recall()
         self._render_calls()
@@ -172,7 +198,6 @@ class ChatBox(widgets.HBox):  # type: ignore[misc]
         else:
             self._check_update()
             self.refresh()
-        return reply
 
     def _check_update(self) -> None:
         """Wait for the agent's memory update; keep a failure for the status line."""
@@ -187,7 +212,11 @@ class ChatBox(widgets.HBox):  # type: ignore[misc]
         self._call_soon(self.refresh)
 
     def wait(self, timeout: float | None = None) -> None:
-        """Wait until memory has caught up with the conversation, then refresh the tables."""
+        """Wait for every reply asked for and until memory has caught up, then refresh the tables."""
+        with self._lock:
+            answering, self._answering = self._answering, []
+        for answer in answering:
+            answer.result(timeout=timeout)
         with self._lock:
             watching, self._watching = self._watching, []
         for future in watching:
@@ -196,9 +225,9 @@ class ChatBox(widgets.HBox):  # type: ignore[misc]
 
     def close(self) -> None:
         """Stop the watcher thread and close the widgets."""
-        watcher = getattr(self, "_watcher", None)  # absent if __init__ rejected its arguments
-        if watcher is not None:
-            watcher.shutdown(wait=True)
+        for pool in (getattr(self, "_answerer", None), getattr(self, "_watcher", None)):
+            if pool is not None:  # absent if __init__ rejected its arguments
+                pool.shutdown(wait=True)
         super().close()
 
     # -- rendering ------------------------------------------------------------
@@ -232,6 +261,8 @@ class ChatBox(widgets.HBox):  # type: ignore[misc]
             )
             or '<div style="color:#888"><i>Say something to the agent.</i></div>'
         )
+        if self.thinking:
+            bubbles += '<div class="memkit-thinking" style="color:#888;margin:4px 0"><i>agent: thinking…</i></div>'
         self.transcript.value = (
             '<div style="max-height:380px;overflow-y:auto;display:flex;flex-direction:column-reverse">'
             f"<div>{bubbles}</div></div>"
@@ -258,8 +289,17 @@ class ChatBox(widgets.HBox):  # type: ignore[misc]
             (h.score, "yes" if h.matched else "no (fallback)", h.scene, h.cell_type, h.content) for h in recall.hits
         ]
         table = html_table(("score", "matched", "scene", "type", "content"), rows, empty="memory was empty")
-        summaries = html_table(("scene", "summary given to the model"), [(s.scene, s.summary) for s in recall.scenes])
+        matched = sum(1 for h in recall.hits if h.matched)
+        no_summary = "none given: no recalled cell matched" if recall.hits and not matched else "none given"
+        summaries = html_table(
+            ("scene", "summary given to the model"), [(s.scene, s.summary) for s in recall.scenes], empty=no_summary
+        )
         query = f"<p>For <b>{html.escape(recall.query)}</b>:</p>"
+        if recall.hits and not matched:
+            query += (
+                "<p><i>Nothing in memory matched these words. Shown instead: the most salient cells, "
+                "which the model is given as background (matched: no).</i></p>"
+            )
         self._set_tab("Recalled", len(recall.hits), query + table + "<p><b>Scene summaries</b></p>" + summaries)
 
     def _render_calls(self) -> None:

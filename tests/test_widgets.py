@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from memkit import BackendError, MemoryDB, MemoryManager, OfflineEngine, ScriptedBackend, WorkerAgent
+from memkit.llm import LLMRequest
 from memkit.widgets import ChatBox, ChatLine, html_table
 
 
@@ -36,6 +37,7 @@ def test_submitting_the_text_box_answers_and_fills_the_tables(agent: WorkerAgent
     chat = ChatBox(agent)
     chat.input.value = "I prefer oak cabinets over white lacquer."
     assert chat.input.value == ""
+    chat.wait()  # Enter answers on a worker thread
     assert chat.lines == [
         ChatLine("you", "I prefer oak cabinets over white lacquer."),
         ChatLine("agent", "Noted: User prefers oak cabinets over white lacquer."),
@@ -50,6 +52,7 @@ def test_submitting_the_text_box_answers_and_fills_the_tables(agent: WorkerAgent
 
     chat.input.value = "Which cabinets did I want?"
     chat.send_button.click()  # nothing left in the box: the click sends nothing more
+    chat.wait()
     assert [line.speaker for line in chat.lines] == ["you", "agent", "you", "agent"]
     assert chat.lines[-1] == ChatLine("agent", "From memory: User prefers oak cabinets over white lacquer.")
     assert _titles(chat)[2] == "Recalled (1)"
@@ -68,6 +71,7 @@ def test_the_send_button_sends_what_is_typed(agent: WorkerAgent) -> None:
     assert chat.input.value == ""
     assert chat.lines[0] == ChatLine("you", "The budget is 12,000 euros.")
     chat.send_button.click()  # an empty box sends nothing
+    chat.wait()
     assert len(chat.lines) == 2
 
 
@@ -163,3 +167,39 @@ def test_argument_checks(agent: WorkerAgent) -> None:
         ChatBox(agent.db)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="text must be a string, not int"):
         ChatBox(agent).send(42)  # type: ignore[arg-type]
+
+
+class _HeldModel(ScriptedBackend):
+    """Answers only once released, as a slow model does."""
+
+    def __init__(self, release: threading.Event) -> None:
+        super().__init__(["Here I am."])
+        self.release = release
+
+    def complete(self, request: LLMRequest) -> str:
+        assert self.release.wait(timeout=10)
+        return super().complete(request)
+
+
+def test_enter_shows_thinking_and_the_reply_comes_from_a_worker_thread(db: MemoryDB) -> None:
+    release = threading.Event()
+    chat = ChatBox(WorkerAgent(MemoryManager(db), llm=_HeldModel(release)))
+    chat.input.value = "Are you there?"  # returns while the model is still thinking
+    assert chat.thinking and "thinking…" in chat.transcript.value
+    assert [line.speaker for line in chat.lines] == ["you"]
+    release.set()
+    chat.wait(timeout=10)
+    assert not chat.thinking and "thinking…" not in chat.transcript.value
+    assert chat.lines[-1] == ChatLine("agent", "Here I am.")
+    chat.close()
+
+
+def test_after_a_miss_the_recalled_tab_says_nothing_matched(db: MemoryDB) -> None:
+    chat = ChatBox(WorkerAgent(MemoryManager(db)))
+    chat.send("My bicycle is a green Brompton.")
+    chat.send("Which ferry goes to Hiddensee?")
+    recalled = chat.tables["Recalled"].value
+    assert "Nothing in memory matched" in recalled and "no recalled cell matched" in recalled
+    chat.send("What colour is my bicycle?")
+    assert "Nothing in memory matched" not in chat.tables["Recalled"].value
+    chat.close()
