@@ -14,6 +14,19 @@ from hypothesis import strategies as st
 from memkit import Hit, ManualClock, MemoryDB, NewCell
 from memkit.retrieval import asks_when, build_match_expression, named_dates, query_terms, says_when, subject_of
 
+NOW = "2026-03-01T10:00:00"
+LONG_AGO = "2025-06-01T10:00:00"
+
+
+def ranked(db: MemoryDB, query: str, **weights: float) -> list[int]:
+    """The ids ``db.search(query)`` gives with some ranking weights changed."""
+    kept = db.ranking
+    db.ranking = dataclasses.replace(kept, **weights)
+    try:
+        return [hit.id for hit in db.search(query)]
+    finally:
+        db.ranking = kept
+
 
 def fts_rowids(db: MemoryDB, word: str) -> list[int]:
     rows = db.query_rows("SELECT rowid FROM mem_cells_fts WHERE mem_cells_fts MATCH ? ORDER BY rowid", (f'"{word}"',))
@@ -85,16 +98,17 @@ def test_tutorial_style_or_query_would_return_old_rows_sharing_only_what(db: Mem
 
 
 def test_salience_breaks_ties_between_equal_matches(db: MemoryDB) -> None:
-    low = db.add_cell(scene="s", cell_type="fact", salience=0.1, content="Ana likes tea.")
     high = db.add_cell(scene="s", cell_type="fact", salience=0.9, content="Bob likes tea.")
+    low = db.add_cell(scene="s", cell_type="fact", salience=0.1, content="Ana likes tea.")
     assert [h.id for h in db.search("tea")] == [high, low]
+    assert [h.id for h in db.search("tea")] != ranked(db, "tea", salience_weight=0)  # else: the newer first
 
 
-def test_recency_breaks_ties_between_equal_matches(db: MemoryDB, clock) -> None:  # type: ignore[no-untyped-def]
-    old = db.add_cell(scene="s", cell_type="fact", salience=0.5, content="Ana likes tea.")
-    clock.advance(days=90)
-    new = db.add_cell(scene="s", cell_type="fact", salience=0.5, content="Bob likes tea.")
+def test_recency_breaks_ties_between_equal_matches(db: MemoryDB) -> None:
+    new = db.add_cell(scene="s", cell_type="fact", salience=0.5, content="Bob likes tea.", occurred_at=NOW)
+    old = db.add_cell(scene="s", cell_type="fact", salience=0.5, content="Ana likes tea.", occurred_at=LONG_AGO)
     assert [h.id for h in db.search("tea")] == [new, old]
+    assert ranked(db, "tea", recency_weight=0) == [old, new]  # else: the newer row first
 
 
 def test_no_match_falls_back_to_the_most_salient_cells(db: MemoryDB) -> None:
@@ -185,6 +199,10 @@ def test_context_is_searchable_weighted_below_content_and_kept_in_sync(db: Memor
     )
     in_content = db.add_cell(scene="s", cell_type="fact", salience=0.5, content="Ben will run the marathon.")
     assert [h.id for h in db.search("marathon")] == [in_content, in_context]
+    assert db.search("marathon")[1].score > 0  # its context is what scores it: weight 0, and it scores 0
+    db.ranking = dataclasses.replace(db.ranking, context_weight=0)
+    assert db.search("marathon")[1].score == 0
+    db.ranking = dataclasses.replace(db.ranking, context_weight=0.5)
     assert db.get_cell(in_context).context == "Will you run the marathon?"  # type: ignore[union-attr]
     with db.transaction() as conn:
         conn.execute("UPDATE mem_cells SET context = 'Will you bake the cake?' WHERE id = ?", (in_context,))
@@ -200,16 +218,6 @@ def test_context_is_cleaned_and_checked(db: MemoryDB) -> None:
     assert db.get_cell(empty).context is None  # type: ignore[union-attr]
     with pytest.raises(TypeError, match="context must be a string or None"):
         db.add_cell(scene="s", cell_type="fact", salience=0.5, content="z", context=42)  # type: ignore[arg-type]
-
-
-def ranked(db: MemoryDB, query: str, **weights: float) -> list[int]:
-    """The ids ``db.search(query)`` gives with some ranking weights changed."""
-    kept = db.ranking
-    db.ranking = dataclasses.replace(kept, **weights)
-    try:
-        return [hit.id for hit in db.search(query)]
-    finally:
-        db.ranking = kept
 
 
 def test_a_query_naming_the_cells_subject_prefers_it(db: MemoryDB) -> None:
