@@ -46,16 +46,6 @@ CATEGORY_NAMES = {"1": "multi-hop", "2": "temporal", "3": "open-domain", "4": "s
 Search = Callable[[str, int], Sequence[str]]
 
 
-class _Clock:
-    """A clock standing at the end of the conversation (memory is searched right after it)."""
-
-    def __init__(self, moment: datetime) -> None:
-        self.moment = moment
-
-    def __call__(self) -> datetime:
-        return self.moment
-
-
 def _end_of(conversation: Conversation) -> datetime:
     dates = [t.occurred_at for t in conversation.turns if t.occurred_at]
     return datetime.fromisoformat(max(dates)) if dates else datetime(2024, 1, 1)
@@ -136,7 +126,7 @@ def exchange_context(turns: Sequence[Turn], index: int, captions: bool) -> str |
 
 def memkit_turns_db(conversation: Conversation, captions: bool) -> memkit.MemoryDB:
     """memkit, each turn one cell in its session's scene, dated, with the turns around it as context."""
-    db = memkit.MemoryDB(clock=_Clock(_end_of(conversation)), ranking=RANKING)
+    db = memkit.MemoryDB(clock=memkit.ManualClock(_end_of(conversation)), ranking=RANKING)
     turns = conversation.turns
     db.add_cells(
         memkit.NewCell(
@@ -155,7 +145,7 @@ def memkit_turns_db(conversation: Conversation, captions: bool) -> memkit.Memory
 
 def memkit_ingest_db(conversation: Conversation, captions: bool) -> memkit.MemoryDB:
     """memkit's whole pipeline: the conversation ingested through the offline engine."""
-    db = memkit.MemoryDB(clock=_Clock(_end_of(conversation)), ranking=RANKING)
+    db = memkit.MemoryDB(clock=memkit.ManualClock(_end_of(conversation)), ranking=RANKING)
     manager = memkit.MemoryManager(db, "offline")
     manager.ingest(
         [

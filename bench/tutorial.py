@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from memkit import CallLog, LLMRequest, Message, OfflineEngine
+from memkit.baseline import tutorial_match_expression
 from memkit.llm import invoke
 from memkit.llm.offline.summarise import consolidate
 
@@ -93,12 +94,11 @@ class TutorialMemoryDB:
         Like the tutorial, a word that is an FTS5 keyword (``AND``, ``OR``,
         ``NOT``, ``NEAR``) makes the query fail with ``sqlite3.OperationalError``.
         """
-        tokens = re.findall(r"[a-zA-Z0-9]+", query)
-        if not tokens:
+        expression = tutorial_match_expression(query)
+        if expression is None:
             return []
         rows = self.db.execute(
-            "SELECT scene, content FROM mem_cells_fts WHERE mem_cells_fts MATCH ? LIMIT ?",
-            (" OR ".join(tokens), limit),
+            "SELECT scene, content FROM mem_cells_fts WHERE mem_cells_fts MATCH ? LIMIT ?", (expression, limit)
         ).fetchall()
         if not rows:
             rows = self.db.execute(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -22,26 +21,18 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
 
 
-class FixedClock:
-    """A clock that only moves when told to."""
-
-    def __init__(self, start: datetime = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+#: Where the tests' clock starts.
+START = "2026-01-05T09:00:00"
 
 
 @pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock()
+def clock() -> memkit.ManualClock:
+    """memkit's own clock, standing at :data:`START` until a test moves it."""
+    return memkit.ManualClock(START)
 
 
 @pytest.fixture
-def db(clock: FixedClock) -> Iterator[memkit.MemoryDB]:
+def db(clock: memkit.ManualClock) -> Iterator[memkit.MemoryDB]:
     """An in-memory database on a fixed clock."""
     database = memkit.MemoryDB(clock=clock)
     yield database
@@ -54,7 +45,7 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def file_db(db_path: Path, clock: FixedClock) -> Iterator[memkit.MemoryDB]:
+def file_db(db_path: Path, clock: memkit.ManualClock) -> Iterator[memkit.MemoryDB]:
     """A database in a temporary file on a fixed clock."""
     database = memkit.MemoryDB(db_path, clock=clock)
     yield database

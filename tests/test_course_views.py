@@ -7,12 +7,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from memkit import DatabaseError, MemoryDB
+from memkit import DatabaseError, ManualClock, MemoryDB
 from memkit.baseline import tutorial_match_expression, unranked_search
 from memkit.types import Hit
 from memkit.views import hits_df, scene_growth_df, scene_timeline_df, sql_df
-
-from .conftest import FixedClock
 
 
 def _cells(db: MemoryDB) -> list[int]:
@@ -53,7 +51,7 @@ def test_sql_df(db: MemoryDB) -> None:
     pd.testing.assert_frame_equal(frame, pd.DataFrame({"scene": ["kitchen", "trip"], "cell_count": [2, 1]}))
 
 
-def test_scene_growth_counts_each_scene_in_time_order(db: MemoryDB, clock: FixedClock) -> None:
+def test_scene_growth_counts_each_scene_in_time_order(db: MemoryDB, clock: ManualClock) -> None:
     _cells(db)
     db.add_cell(scene="trip", cell_type="fact", salience=0.5, content="Said today.")  # no occurred_at: stored time
     expected = pd.DataFrame(

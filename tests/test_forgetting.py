@@ -8,12 +8,11 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from memkit import MemoryDB, MemoryManager, WorkerAgent
+from memkit import ManualClock, MemoryDB, MemoryManager, WorkerAgent
 from memkit.forgetting import Forgetting, Strength, decay_curve, forget, half_life, mark_recalled, strengths
 from memkit.history import events, undo
 from memkit.lifecycle import reinforce
 from memkit.views import strengths_df
-from tests.conftest import FixedClock
 
 T0 = "2026-01-05T09:00:00+00:00"
 
@@ -40,7 +39,7 @@ def test_half_life_halves_and_each_use_slows_it() -> None:
     assert decay_curve(0.5, [60], uses=1) == [(60.0, 0.25)]
 
 
-def test_strength_counts_restatements_and_recalls_as_uses(db: MemoryDB, clock: FixedClock) -> None:
+def test_strength_counts_restatements_and_recalls_as_uses(db: MemoryDB, clock: ManualClock) -> None:
     a = add(db, "Ana lives in Lisbon.", 0.6)
     b = add(db, "Ana prefers coffee.", 0.5)
     c = add(db, "The boiler is serviced.", 0.4)
@@ -61,7 +60,7 @@ def test_strength_counts_restatements_and_recalls_as_uses(db: MemoryDB, clock: F
     assert [e.action for e in events(db)].count("reinforce") == 1  # recalls are usage, not history
 
 
-def test_forget_archives_only_weak_cells_and_deletes_nothing(db: MemoryDB, clock: FixedClock) -> None:
+def test_forget_archives_only_weak_cells_and_deletes_nothing(db: MemoryDB, clock: ManualClock) -> None:
     strong = add(db, "Ana is allergic to peanuts.", 0.95, scene="health")
     weak = add(db, "The garden gate squeaks.", 0.3, scene="garden")
     used = add(db, "Ana lives in Lisbon.", 0.3, scene="home")
@@ -87,7 +86,7 @@ def test_forget_archives_only_weak_cells_and_deletes_nothing(db: MemoryDB, clock
     assert [c.id for c in db.list_cells()] == [strong, weak, used]
 
 
-def test_decay_never_deletes_over_a_long_random_life(db: MemoryDB, clock: FixedClock) -> None:
+def test_decay_never_deletes_over_a_long_random_life(db: MemoryDB, clock: ManualClock) -> None:
     rng = random.Random(3)
     manager = MemoryManager(db, forgetting=Forgetting(threshold=0.2))
     for i in range(60):
@@ -105,7 +104,7 @@ def test_decay_never_deletes_over_a_long_random_life(db: MemoryDB, clock: FixedC
     assert db.check_integrity() == []
 
 
-def test_the_rule_and_threshold_are_replaceable(db: MemoryDB, clock: FixedClock) -> None:
+def test_the_rule_and_threshold_are_replaceable(db: MemoryDB, clock: ManualClock) -> None:
     a = add(db, "Ana lives in Lisbon.", 0.9)
     b = add(db, "Ana prefers coffee.", 0.2)
     clock.advance(days=3)
@@ -123,7 +122,7 @@ def test_the_rule_and_threshold_are_replaceable(db: MemoryDB, clock: FixedClock)
         Forgetting(threshold=2)
 
 
-def test_answers_reinforce_what_they_recalled(db: MemoryDB, clock: FixedClock) -> None:
+def test_answers_reinforce_what_they_recalled(db: MemoryDB, clock: ManualClock) -> None:
     manager = MemoryManager(db)
     agent = WorkerAgent(manager)
     agent.answer("I live in Lisbon with my partner.")
@@ -139,7 +138,7 @@ def test_answers_reinforce_what_they_recalled(db: MemoryDB, clock: FixedClock) -
     assert manager.forget() == [2]  # the tiles, never recalled; Lisbon was used 40 days ago
 
 
-def test_the_manager_can_forget_after_every_exchange(db: MemoryDB, clock: FixedClock) -> None:
+def test_the_manager_can_forget_after_every_exchange(db: MemoryDB, clock: ManualClock) -> None:
     manager = MemoryManager(db, forgetting=Forgetting(threshold=0.3))
     manager.update("The garden gate squeaks.", "Noted.")
     clock.advance(days=40)
@@ -149,7 +148,7 @@ def test_the_manager_can_forget_after_every_exchange(db: MemoryDB, clock: FixedC
         MemoryManager(db, forgetting=0.3)  # type: ignore[arg-type]
 
 
-def test_strengths_view(db: MemoryDB, clock: FixedClock) -> None:
+def test_strengths_view(db: MemoryDB, clock: ManualClock) -> None:
     add(db, "Ana lives in Lisbon.", 0.6)
     add(db, "The gate squeaks.", 0.4)
     clock.advance(days=30)
@@ -202,7 +201,7 @@ def _trip(db: MemoryDB) -> int:
     return weak
 
 
-def test_forgetting_folds_retired_cells_through_the_managers_model(db: MemoryDB, clock: FixedClock) -> None:
+def test_forgetting_folds_retired_cells_through_the_managers_model(db: MemoryDB, clock: ManualClock) -> None:
     from memkit import ScriptedBackend
 
     assert len(TRIP_SUMMARY.split()) > 100
@@ -219,7 +218,7 @@ def test_forgetting_folds_retired_cells_through_the_managers_model(db: MemoryDB,
     assert db.check_integrity() == []
 
 
-def test_forgetting_without_a_model_drops_only_the_forgotten_sentences(db: MemoryDB, clock: FixedClock) -> None:
+def test_forgetting_without_a_model_drops_only_the_forgotten_sentences(db: MemoryDB, clock: ManualClock) -> None:
     _trip(db)
     clock.advance(days=90)
     forget(db)

@@ -11,13 +11,12 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from memkit import HistoryConflictError, MemoryDB, MemoryManager, NewCell, ScriptedBackend
+from memkit import HistoryConflictError, ManualClock, MemoryDB, MemoryManager, NewCell, ScriptedBackend
 from memkit.history import events, story, undo
 from memkit.lifecycle import archive, reinforce, restore, supersede
 from memkit.links import link, unlink
 from memkit.transfer import export_jsonl, import_jsonl
 from memkit.views import history_df
-from tests.conftest import FixedClock
 
 T0 = "2026-01-05T09:00:00+00:00"
 #: The tables memory lives in (the full-text index is checked through search and integrity).
@@ -76,7 +75,7 @@ CHANGES: dict[str, Callable[[MemoryDB, dict[str, int]], object]] = {
 
 
 @pytest.mark.parametrize("name", list(CHANGES))
-def test_undo_restores_every_table_exactly(db: MemoryDB, clock: FixedClock, name: str) -> None:
+def test_undo_restores_every_table_exactly(db: MemoryDB, clock: ManualClock, name: str) -> None:
     ids = seeded(db)
     clock.advance(hours=1)
     before, words = tables(db), {w: indexed(db, w) for w in ("lisbon", "coffee", "roses", "berlin", "alfama", "tea")}
@@ -118,7 +117,7 @@ def test_undo_refuses_to_overwrite_a_write_made_around_the_history(db: MemoryDB)
     assert not any(e.undone_at for e in events(db))
 
 
-def test_every_write_records_what_before_after_why_and_when(db: MemoryDB, clock: FixedClock) -> None:
+def test_every_write_records_what_before_after_why_and_when(db: MemoryDB, clock: ManualClock) -> None:
     ids = seeded(db)
     recorded = [(e.change_id, e.kind, e.key, e.action, e.reason) for e in events(db)]
     assert recorded == [
@@ -172,7 +171,7 @@ def test_import_is_one_change(db: MemoryDB, tmp_path: Path) -> None:
     assert other.list_cells(include_history=True) == [] and other.list_scenes(include_history=True) == []
 
 
-def test_a_cells_story_holds_its_events_and_its_links(db: MemoryDB, clock: FixedClock) -> None:
+def test_a_cells_story_holds_its_events_and_its_links(db: MemoryDB, clock: ManualClock) -> None:
     coffee = db.add_cell(scene="food", cell_type="preference", salience=0.55, content="Ana prefers coffee.")
     clock.advance(days=1)
     reinforce(db, coffee, salience=0.5)
@@ -225,7 +224,7 @@ def replay(history: list[Any]) -> dict[str, dict[Any, dict[str, Any]]]:
     return rebuilt
 
 
-def test_history_accounts_for_every_change_of_a_scripted_conversation(db: MemoryDB, clock: FixedClock) -> None:
+def test_history_accounts_for_every_change_of_a_scripted_conversation(db: MemoryDB, clock: ManualClock) -> None:
     def cells(*items: dict[str, Any]) -> Callable[[Any], str]:
         """A reply naming stored cells by their content; the reply gives the number the prompt showed."""
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from memkit import Cell, CellNotFoundError, DatabaseError, Hit, LinkNotFoundError, MemoryDB, Scene
+from memkit import Cell, CellNotFoundError, DatabaseError, Hit, LinkNotFoundError, ManualClock, MemoryDB, Scene
 from memkit.lifecycle import archive, reinforce, reinforced_salience, restore, supersede
 from memkit.links import link, links_of, list_links, unlink
 from memkit.types import Link
 from memkit.views import search_df
-from tests.conftest import FixedClock
 
 T0 = "2026-01-05T09:00:00+00:00"
 
@@ -18,7 +17,7 @@ def add(db: MemoryDB, content: str, scene: str = "home", cell_type: str = "fact"
     return db.add_cell(scene=scene, cell_type=cell_type, salience=salience, content=content)
 
 
-def test_reinforce_counts_notes_when_and_raises_salience(db: MemoryDB, clock: FixedClock) -> None:
+def test_reinforce_counts_notes_when_and_raises_salience(db: MemoryDB, clock: ManualClock) -> None:
     cell_id = add(db, "Ana prefers oak cabinets.", cell_type="preference", salience=0.6)
     clock.advance(days=2)
     cell = reinforce(db, cell_id, salience=0.4)
@@ -39,7 +38,7 @@ def test_reinforce_counts_notes_when_and_raises_salience(db: MemoryDB, clock: Fi
     assert reinforced_salience(0.98, 0.99) == 1.0
 
 
-def test_supersede_keeps_the_old_cell_with_a_validity_end_and_a_link(db: MemoryDB, clock: FixedClock) -> None:
+def test_supersede_keeps_the_old_cell_with_a_validity_end_and_a_link(db: MemoryDB, clock: ManualClock) -> None:
     old = add(db, "Ana lives in Lisbon.")
     keep = add(db, "Ana works as a nurse in Lisbon.")
     clock.advance(days=30)
@@ -88,7 +87,7 @@ def test_search_shows_current_cells_and_history_on_request_new_one_first(db: Mem
     )
 
 
-def test_archive_hides_but_keeps_and_restore_brings_back(db: MemoryDB, clock: FixedClock) -> None:
+def test_archive_hides_but_keeps_and_restore_brings_back(db: MemoryDB, clock: ManualClock) -> None:
     a = add(db, "The garden gate squeaks.", scene="garden")
     b = add(db, "The roses need pruning.", scene="garden")
     c = add(db, "The boiler is serviced.")
@@ -108,7 +107,7 @@ def test_archive_hides_but_keeps_and_restore_brings_back(db: MemoryDB, clock: Fi
         restore(db, a)
 
 
-def test_a_scene_with_no_current_cells_is_archived_and_listed_with_history(db: MemoryDB, clock: FixedClock) -> None:
+def test_a_scene_with_no_current_cells_is_archived_and_listed_with_history(db: MemoryDB, clock: ManualClock) -> None:
     a = add(db, "Trip to Porto in May.", scene="porto-trip", cell_type="plan")
     add(db, "The boiler is serviced.")
     db.upsert_scene("porto-trip", "Trip to Porto in May.")

@@ -10,6 +10,7 @@ import pytest
 from memkit import (
     BackendError,
     Cell,
+    ManualClock,
     MemoryDB,
     MemoryManager,
     ScriptedBackend,
@@ -18,7 +19,6 @@ from memkit import (
 )
 from memkit.links import list_links
 from memkit.llm import estimate_tokens
-from tests.conftest import FixedClock
 
 
 def cells_reply(*cells: tuple[str, str, float, str]) -> str:
@@ -169,7 +169,7 @@ def reply(*items: dict[str, object]) -> str:
     return json.dumps({"cells": list(items)})
 
 
-def test_saying_the_same_thing_twice_gives_one_cell_with_a_higher_count(db: MemoryDB, clock: FixedClock) -> None:
+def test_saying_the_same_thing_twice_gives_one_cell_with_a_higher_count(db: MemoryDB, clock: ManualClock) -> None:
     manager = MemoryManager(db)
     manager.update("I prefer oak cabinets over white lacquer.", "Oak it is.")
     clock.advance(days=3)

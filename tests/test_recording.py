@@ -13,6 +13,7 @@ import pytest
 from memkit import (
     BackendError,
     BackendTimeoutError,
+    ManualClock,
     MemoryDB,
     MemoryManager,
     OfflineEngine,
@@ -28,9 +29,9 @@ from memkit.cli import DEMO_MESSAGES
 from memkit.llm import invoke
 from memkit.llm.recording import redact_secrets, request_record
 from memkit.prompts import answer_request
+from tests.conftest import START
 
 from .chat_server import ChatServer
-from .conftest import FixedClock
 
 SECRET = "sk-test-0123456789abcdefSECRET"
 ENV_SECRET = "env-key-0123456789-ENVSECRET"
@@ -76,7 +77,7 @@ def test_a_recording_holds_a_header_then_every_call(tmp_path: Path) -> None:
 
 def test_a_replayed_conversation_gives_the_same_replies_and_the_same_memory(tmp_path: Path) -> None:
     path = tmp_path / "talk.jsonl"
-    with MemoryDB(clock=FixedClock()) as recorded_db:
+    with MemoryDB(clock=ManualClock(START)) as recorded_db:
         recorder = RecordingBackend(OfflineEngine(), path)
         replies = conversation(recorded_db, recorder)
         recorded_cells = cells(recorded_db)
@@ -84,7 +85,7 @@ def test_a_replayed_conversation_gives_the_same_replies_and_the_same_memory(tmp_
 
     replay = ReplayBackend(path)
     assert replay.calls == 11 and replay.unused == 11
-    with MemoryDB(clock=FixedClock()) as replayed_db:
+    with MemoryDB(clock=ManualClock(START)) as replayed_db:
         assert conversation(replayed_db, replay) == replies
         assert cells(replayed_db) == recorded_cells
     assert replay.unused == 0
@@ -219,7 +220,7 @@ def test_keys_never_reach_a_recording(tmp_path: Path, server: ChatServer, monkey
     path = tmp_path / "talk.jsonl"
     model = OpenAIBackend("m", base_url=server.base_url, api_key=SECRET, use_env_key=True, max_retries=0)
     recorder = RecordingBackend(model, path)
-    with MemoryDB(clock=FixedClock()) as db:
+    with MemoryDB(clock=ManualClock(START)) as db:
         agent = WorkerAgent(MemoryManager(db, recorder))
         reply = agent.answer(f"My keys are {SECRET} and {ENV_SECRET}, please remember them.")
     assert reply == f"Your key is {SECRET}, keep it safe."  # the caller still gets the real reply
