@@ -102,6 +102,7 @@ def summary(turns: Sequence[TurnCost]) -> dict[str, float]:
         "slope": linear_slope(xs, ys) if len(turns) >= 2 else 0.0,
         "max_calls": max(t.calls for t in turns),
         "ratio": window_mean(turns, len(turns)) / window_mean(turns, min(20, len(turns))),
+        "mean": sum(ys) / len(ys),
     }
 
 
@@ -125,13 +126,13 @@ def format_results(results: dict[str, list[TurnCost]]) -> str:
         )
     lines += [
         "",
-        f"| system | slope (prompt tokens per turn, per turn) | most calls in one turn"
-        f" | mean tokens at turn {count} / at turn 20 ({WINDOW}-turn means) |",
-        "|---|---:|---:|---:|",
+        f"| system | prompt tokens per turn, mean of all {count} | slope (prompt tokens per turn, per turn)"
+        f" | most calls in one turn | mean tokens at turn {count} / at turn 20 ({WINDOW}-turn means) |",
+        "|---|---:|---:|---:|---:|",
     ]
     for name, turns in results.items():
         s = summary(turns)
-        lines.append(f"| {name} | {s['slope']:.2f} | {s['max_calls']:.0f} | {s['ratio']:.2f}x |")
+        lines.append(f"| {name} | {s['mean']:,.0f} | {s['slope']:.2f} | {s['max_calls']:.0f} | {s['ratio']:.2f}x |")
     return "\n".join(lines)
 
 

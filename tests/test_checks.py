@@ -210,7 +210,7 @@ def my_request(updates: Any, *, escape: Any = escape_data, data: bool = True) ->
 def test_consolidation_prompt_passes_a_right_answer_and_compares_sizes() -> None:
     feedback = check.consolidation_prompt(my_request)
     assert feedback.passed, str(feedback)
-    assert lines(feedback)[-1] == "  · your prompt is 143 tokens, memkit's is 298"
+    assert lines(feedback)[-1] == "  · your prompt is 143 tokens, memkit's is 254"
 
 
 def test_consolidation_prompt_says_escape_and_data() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from ..db import MemoryDB
@@ -56,7 +57,7 @@ def new_cell_type(open_memory: Callable[[], tuple[MemoryDB, MemoryManager]]) -> 
                 manager.update(text, "Noted.")
         prompts = [call.prompt for call in manager.calls.calls if call.task == "extract"]
         c.check(
-            bool(prompts) and all(f", {NEW_TYPE}." in p or f" {NEW_TYPE}," in p for p in prompts),
+            bool(prompts) and all(re.search(rf"[,(] ?{NEW_TYPE}\b", p) for p in prompts),  # listed among the types
             f"the extraction prompt offers the model the {NEW_TYPE!r} type",
             f"the extraction prompt does not list {NEW_TYPE!r}: it lists db.cell_types, so add the type there",
         )
