@@ -4,10 +4,11 @@
 
 For each size, in a fresh temporary file:
 
-- **raw**: plain ``sqlite3`` ``executemany`` of the same rows into the tables
-  memkit writes (the cells, with the same FTS5 index and triggers, and one
-  history event per cell holding the row as JSON, prepared before the clock
-  starts), in one transaction: the physical baseline, with none of memkit's checks;
+- **bare**: plain ``sqlite3`` ``executemany`` of the same rows into ``mem_cells``
+  (its FTS5 index kept by the same triggers), in one transaction: the physical
+  limit of storing and indexing the cells, with nothing else;
+- **raw**: the same, plus one history event per cell holding the row as JSON
+  (prepared before the clock starts), as memkit writes them, with none of its checks;
 - **memkit batch**: ``MemoryDB.add_cells`` of every cell in one call;
 - **memkit one by one**: ``MemoryDB.add_cell`` per cell, each its own transaction
   (on the first ``--single`` cells only, so the run stays short);
@@ -155,6 +156,18 @@ def measure_size(size: int, folder: Path, *, single: int, queries: int, rounds: 
     raw_rate = size / (time.perf_counter() - started)
     conn.close()
 
+    bare_path = folder / f"bare-{size}.db"  # the physical limit: the cells and their FTS index, nothing else
+    MemoryDB(bare_path).close()
+    conn = sqlite3.connect(bare_path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    started = time.perf_counter()
+    conn.execute("BEGIN")
+    conn.executemany(MemoryDB._INSERT, rows)
+    conn.execute("COMMIT")
+    bare_rate = size / (time.perf_counter() - started)
+    conn.close()
+
     path = folder / f"memkit-{size}.db"
     db = MemoryDB(path)
     started = time.perf_counter()
@@ -199,6 +212,8 @@ def measure_size(size: int, folder: Path, *, single: int, queries: int, rounds: 
         "raw_rate": raw_rate,
         "batch_rate": batch_rate,
         "batch_share": batch_rate / raw_rate,
+        "bare_rate": bare_rate,
+        "bare_share": batch_rate / bare_rate,
         "single_rate": single_rate,
         "p50_ms": 1000 * statistics.median(p50s),
         "p95_ms": 1000 * statistics.median(p95s),
@@ -261,13 +276,14 @@ def format_isolation(figures: dict[str, float]) -> str:
 def format_results(results: Sequence[dict[str, float]]) -> str:
     """The figures as a Markdown table."""
     lines = [
-        "| cells | raw executemany cells/s | memkit batch cells/s | batch / raw | memkit one by one cells/s"
-        " | search p50 ms | search p95 ms | disk bytes/cell |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| cells | bare executemany cells/s | raw executemany cells/s | memkit batch cells/s | batch / bare"
+        " | batch / raw | memkit one by one cells/s | search p50 ms | search p95 ms | disk bytes/cell |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         lines.append(
-            f"| {r['cells']:,.0f} | {r['raw_rate']:,.0f} | {r['batch_rate']:,.0f} | {100 * r['batch_share']:.0f}%"
+            f"| {r['cells']:,.0f} | {r['bare_rate']:,.0f} | {r['raw_rate']:,.0f} | {r['batch_rate']:,.0f}"
+            f" | {100 * r['bare_share']:.0f}% | {100 * r['batch_share']:.0f}%"
             f" | {r['single_rate']:,.0f} | {r['p50_ms']:.2f} | {r['p95_ms']:.2f} | {r['bytes_per_cell']:,.0f} |"
         )
     return "\n".join(lines)

@@ -168,6 +168,11 @@ class RedactingConnection(sqlite3.Connection):
         redact = Redactor()
         return super().executemany(sql, (_redacted(row, redact) for row in parameters))
 
+    def executemany_stored(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
+        """``executemany`` for rows built only from values this file already holds (read back after
+        they were written, and redacted then) and texts the caller redacted: they are not scanned again."""
+        return super().executemany(sql, parameters)
+
 
 def _connect(target: str, path: str, timeout: float, durable: bool = False) -> sqlite3.Connection:
     """Open ``target`` (a path, or a ``file:`` URI for read-only access), check it

@@ -23,7 +23,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from .connection import RedactingConnection
 from .errors import HistoryConflictError
+from .redact import redact_secrets
 from .types import Event, fits_sqlite_integer
 
 if TYPE_CHECKING:
@@ -115,12 +117,15 @@ class Change:
         key = _TABLES[kind][1][0]
         first, rest = rows[0], rows[1:]
         self.record(namespace, kind, first[key], "add", None, first, reason)
-        self.conn.executemany(
+        why, when = redact_secrets(reason or self.reason), self.now()
+        # the rows were just read back from the file, so their values were redacted on the way in
+        write = self.conn.executemany_stored if isinstance(self.conn, RedactingConnection) else self.conn.executemany
+        write(
             "INSERT INTO mem_history (namespace, change_id, kind, key, action, before, after, reason,"
             " exchange_id, created_at) VALUES (?, ?, ?, ?, 'add', NULL, ?, ?, ?, ?)",
             [
-                (namespace, self.id, kind, str(row[key]), json.dumps(row, ensure_ascii=False), reason or self.reason,
-                 self.exchange_id, self.now())
+                (namespace, self.id, kind, str(row[key]), json.dumps(row, ensure_ascii=False), why,
+                 self.exchange_id, when)
                 for row in rest
             ],
         )  # fmt: skip

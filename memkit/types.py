@@ -6,12 +6,14 @@ snapshot, and changing memory goes through :class:`memkit.MemoryDB`.
 
 from __future__ import annotations
 
+import functools
+import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-from .redact import redact_secrets
+from .redact import KEY_ENV, redact_secrets
 
 __all__ = [
     "ACTIONS",
@@ -88,6 +90,13 @@ def normalise_scene(name: str) -> str:
     """
     if not isinstance(name, str):
         raise TypeError(f"scene must be a string, not {type(name).__name__}")
+    return _scene_slug(name, os.environ.get(KEY_ENV))
+
+
+@functools.lru_cache(maxsize=4096)
+def _scene_slug(name: str, _key: str | None) -> str:
+    """:func:`normalise_scene` for one name, remembered (a batch names few scenes, many times);
+    the environment's key is part of what is remembered, since redaction depends on it."""
     folded = unicodedata.normalize("NFKD", redact_secrets(name))
     folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
     words = re.findall(r"\w+", folded.lower().replace("_", " "))

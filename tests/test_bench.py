@@ -120,6 +120,8 @@ def test_speed_benchmark_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str
     figures = speed.measure_size(200, tmp_path, single=20, queries=10, rounds=2)
     assert set(figures) == {
         "cells",
+        "bare_rate",
+        "bare_share",
         "raw_rate",
         "batch_rate",
         "batch_share",
