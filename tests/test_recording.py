@@ -13,6 +13,7 @@ import pytest
 from memkit import (
     BackendError,
     BackendTimeoutError,
+    CallLog,
     ManualClock,
     MemoryDB,
     MemoryManager,
@@ -110,6 +111,17 @@ def test_an_unmatched_request_names_the_prompt_and_where_it_differs(tmp_path: Pa
     )
     with pytest.raises(ReplayMismatchError, match="The recording has no extract request at all"):
         replay.complete(replace(answer_request("What is the budget?", [], []), task="extract"))
+
+
+def test_a_fallback_answers_what_the_recording_lacks_and_the_call_log_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "talk.jsonl"
+    RecordingBackend(ScriptedBackend(["15,000 euros."]), path).complete(answer_request("What is the budget?", [], []))
+    replay = ReplayBackend(path, fallback=ScriptedBackend(["I do not know yet."]))
+    log = CallLog()
+    assert invoke(replay, answer_request("What is the budget?", [], []), log) == "15,000 euros."
+    assert invoke(replay, answer_request("Who is the plumber?", [], []), log) == "I do not know yet."
+    assert [call.model for call in log] == [None, "scripted (not recorded)"]
+    assert replay.fallbacks == 1 and "what it lacks" in replay.describe()
 
 
 def test_exactly_means_task_messages_schema_temperature_and_max_tokens(tmp_path: Path) -> None:

@@ -230,14 +230,22 @@ class ReplayBackend:
 
     :param path: a file written by :class:`RecordingBackend`.
     :param secrets: the strings the recording was made with (see :func:`redact_secrets`).
+    :param fallback: answers a request the recording does not hold (such as
+        ``OfflineEngine()``), instead of raising :class:`~memkit.ReplayMismatchError`;
+        its replies name it in the call log's ``model`` column, "(not recorded)".
     :raises RecordingError: the file is missing or not a recording.
     """
 
     name = "replay"
 
-    def __init__(self, path: str | os.PathLike[str], *, secrets: Iterable[str] = ()) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, secrets: Iterable[str] = (), fallback: Backend | None = None
+    ) -> None:
         self.path = Path(path)
         self._secrets = tuple(secrets)
+        self.fallback = fallback
+        #: How many requests the fallback answered.
+        self.fallbacks = 0
         if not self.path.is_file():
             raise RecordingError(
                 f"no recording at {os.fspath(path)!r}; record one with memkit.RecordingBackend(backend, path)"
@@ -301,13 +309,28 @@ class ReplayBackend:
     def complete(self, request: LLMRequest) -> Reply:
         """The recorded reply to exactly this request (with what the server said about it, if recorded).
 
-        :raises ReplayMismatchError: the recording holds no such request.
+        :raises ReplayMismatchError: the recording holds no such request, and there is no fallback.
         """
         record = _redacted(request_record(request), self._secrets)
         with self._lock:
             entry = self._entries.get(_canonical(record))
-            if entry is None:
+            if entry is None and self.fallback is not None:
+                self.fallbacks += 1
+            elif entry is None:
                 raise ReplayMismatchError(self._explain(request, record))
+        if entry is None:
+            assert self.fallback is not None
+            answered = self.fallback.complete(request)
+            said = answered if isinstance(answered, Reply) else Reply(str(answered))
+            return Reply(
+                str(answered),
+                finish_reason=said.finish_reason,
+                json_mode=said.json_mode,
+                model=f"{self.fallback.name} (not recorded)",
+                prompt_tokens=said.prompt_tokens,
+                completion_tokens=said.completion_tokens,
+            )
+        with self._lock:
             index = min(entry.served, len(entry.outcomes) - 1)
             (response, error), info = entry.outcomes[index], entry.infos[index]
             entry.served += 1
@@ -340,7 +363,8 @@ class ReplayBackend:
 
     def describe(self) -> str:
         """One line for humans."""
-        return f"replay of {os.fspath(self.path)!r} ({self.calls} calls recorded with {self.recorded_with})"
+        also = f"; what it lacks, {self.fallback.describe()}" if self.fallback is not None else ""
+        return f"replay of {os.fspath(self.path)!r} ({self.calls} calls recorded with {self.recorded_with}{also})"
 
     def __repr__(self) -> str:
         return f"ReplayBackend({os.fspath(self.path)!r}, calls={self.calls}, unused={self.unused})"
