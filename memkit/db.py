@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +23,7 @@ from .fts import shares_index
 from .history import Change, snapshot
 from .operations import MemoryOperations
 from .redact import redact_secrets
-from .retrieval import Candidate, Ranking, match_phrases, rerank
+from .retrieval import Candidate, Ranking, match_phrases, score_parts
 from .store import Store
 from .types import (
     CELL_TYPES,
@@ -411,12 +412,12 @@ class MemoryDB(MemoryOperations, Store):
             )
             for row in rows
         ]
-        scores = [
-            score * (1.0 if row["current"] else ranking.history_weight)
-            for score, row in zip(rerank(candidates, query, self.clock(), ranking), rows, strict=True)
+        parts = [
+            replace(made, history=1.0 if row["current"] else ranking.history_weight)
+            for made, row in zip(score_parts(candidates, query, self.clock(), ranking), rows, strict=True)
         ]
-        scored = sorted(zip(scores, rows, strict=True), key=lambda pair: (-pair[0], -pair[1]["id"]))
-        return [self._hit(row, score) for score, row in scored[:limit]]
+        scored = sorted(zip(parts, rows, strict=True), key=lambda pair: (-pair[0].score, -pair[1]["id"]))
+        return [replace(self._hit(row, why.score), parts=why) for why, row in scored[:limit]]
 
     def _best_matches(
         self,

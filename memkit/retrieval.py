@@ -42,6 +42,7 @@ __all__ = [
     "STOPWORDS",
     "Candidate",
     "Ranking",
+    "ScoreParts",
     "asks_when",
     "blend_score",
     "build_match_expression",
@@ -50,6 +51,7 @@ __all__ = [
     "query_terms",
     "rerank",
     "says_when",
+    "score_parts",
     "subject_of",
 ]
 
@@ -387,8 +389,50 @@ def _dated_in(timestamp: str | None, months: frozenset[int], years: frozenset[in
     return (not months or moment.month in months) and (not years or moment.year in years)
 
 
+@dataclass(frozen=True)
+class ScoreParts:
+    """Why a hit scored what it did: bm25 relevance times one factor per cue (1.0 where it did not apply).
+
+    ``score`` multiplies them in the order the module docstring lists them, so
+    it is exactly the hit's score.
+    """
+
+    relevance: float
+    salience: float = 1.0
+    recency: float = 1.0
+    scene: float = 1.0
+    subject: float = 1.0
+    when: float = 1.0
+    date: float = 1.0
+    history: float = 1.0
+
+    def factors(self) -> dict[str, float]:
+        """The cue factors by name, in the order they apply."""
+        return {name: getattr(self, name) for name in _FACTORS}
+
+    @property
+    def score(self) -> float:
+        """The final score: the relevance times every factor."""
+        score = self.relevance
+        for factor in self.factors().values():
+            score *= factor
+        return score
+
+    def __str__(self) -> str:
+        shown = [f"bm25 {self.relevance:.3g}"] + [f"{name} ×{value:.2f}" for name, value in self.factors().items()]
+        return " · ".join(shown) + f" = {self.score:.3g}"
+
+
+_FACTORS = ("salience", "recency", "scene", "subject", "when", "date", "history")
+
+
 def rerank(candidates: Sequence[Candidate], query: str, now: datetime, ranking: Ranking) -> list[float]:
     """The final score of each candidate (see the module docstring), in the same order."""
+    return [parts.score for parts in score_parts(candidates, query, now, ranking)]
+
+
+def score_parts(candidates: Sequence[Candidate], query: str, now: datetime, ranking: Ranking) -> list[ScoreParts]:
+    """How each candidate's score is made (see :class:`ScoreParts`), in the same order."""
     by_scene: dict[str, float] = {}
     for candidate in candidates:
         by_scene[candidate.scene] = by_scene.get(candidate.scene, 0.0) + max(candidate.relevance, 0.0)
@@ -396,18 +440,26 @@ def rerank(candidates: Sequence[Candidate], query: str, now: datetime, ranking: 
     asked = {term.rstrip("*") for term in query_terms(query)}
     when = ranking.time_weight and asks_when(query)
     months, years = named_dates(query) if ranking.date_weight else (frozenset(), frozenset())
-    scores = []
+    parts = []
     for candidate in candidates:
-        score = blend_score(candidate.relevance, candidate.salience, candidate.timestamp, now, ranking)
-        score *= 1.0 + ranking.scene_signal_weight * by_scene[candidate.scene] / top
-        if ranking.subject_weight and subject_of(candidate.content) in asked:
-            score *= 1.0 + ranking.subject_weight
-        if when and says_when(candidate.content):
-            score *= 1.0 + ranking.time_weight
-        if _dated_in(candidate.timestamp, months, years):
-            score *= 1.0 + ranking.date_weight
-        scores.append(score)
-    return scores
+        age = _age_days(candidate.timestamp, now)
+        recency = 1.0
+        if age is not None and ranking.recency_weight:
+            recency = 1.0 + ranking.recency_weight * math.pow(0.5, age / ranking.half_life_days)
+        parts.append(
+            ScoreParts(
+                relevance=candidate.relevance,
+                salience=1.0 + ranking.salience_weight * (candidate.salience - 0.5),
+                recency=recency,
+                scene=1.0 + ranking.scene_signal_weight * by_scene[candidate.scene] / top,
+                subject=1.0 + ranking.subject_weight
+                if ranking.subject_weight and subject_of(candidate.content) in asked
+                else 1.0,
+                when=1.0 + ranking.time_weight if when and says_when(candidate.content) else 1.0,
+                date=1.0 + ranking.date_weight if _dated_in(candidate.timestamp, months, years) else 1.0,
+            )
+        )
+    return parts
 
 
 def query_terms(text: str) -> list[str]:

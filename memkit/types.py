@@ -11,9 +11,12 @@ import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from .redact import KEY_ENV, redact_secrets
+
+if TYPE_CHECKING:
+    from .retrieval import ScoreParts
 
 __all__ = [
     "ACTIONS",
@@ -191,7 +194,8 @@ class Hit:
 
     ``matched`` is False for the salience fallback, used when no cell
     shares a word with the query. ``current`` is False for a superseded or
-    archived cell (found only when history is asked for).
+    archived cell (found only when history is asked for). ``parts`` says how
+    a search made the score (see :meth:`explain`).
     """
 
     id: int
@@ -204,6 +208,13 @@ class Hit:
     score: float
     matched: bool = True
     current: bool = True
+    parts: ScoreParts | None = field(default=None, compare=False, repr=False)
+
+    def explain(self) -> str:
+        """Why this hit scored what it did: bm25 relevance times each ranking cue's factor."""
+        if self.parts is not None:
+            return str(self.parts)
+        return "no word of the query matched: shown for its salience (score 0)" if not self.matched else "not ranked"
 
 
 Role = Literal["system", "user", "assistant"]

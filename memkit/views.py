@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = [
     "calls_df",
     "cells_df",
+    "explain_df",
     "history_df",
     "hits_df",
     "links_df",
@@ -85,6 +86,19 @@ def scenes_df(db: MemoryDB, *, include_history: bool = False) -> pd.DataFrame:
 def hits_df(hits: Iterable[Hit]) -> pd.DataFrame:
     """Search hits as a table, in the order given, with their scores."""
     return _frame((asdict(h) for h in hits), _HIT_COLUMNS)
+
+
+def explain_df(db: MemoryDB, query: str, limit: int = 10, **filters: object) -> pd.DataFrame:
+    """Why each hit of a search ranks where it does: bm25 relevance, each cue's factor, the score."""
+    rows = []
+    for hit in db.search(query, limit, **filters):  # type: ignore[arg-type]
+        row: dict[str, object] = {"id": hit.id, "content": hit.content}
+        if hit.parts is not None:
+            row |= {"bm25": hit.parts.relevance, **hit.parts.factors()}
+        rows.append(row | {"score": hit.score})
+    return _frame(
+        rows, ["id", "bm25", "salience", "recency", "scene", "subject", "when", "date", "history", "score", "content"]
+    )
 
 
 def search_df(db: MemoryDB, query: str, limit: int = 10, **filters: object) -> pd.DataFrame:

@@ -329,3 +329,30 @@ def test_a_namespaces_search_does_not_depend_on_another_namespace(tmp_path: Path
     alice.add_cells([NewCell("garden", "fact", 0.5, f"Walnut garden note {i}.") for i in range(50)])
     assert _results(bob) == bob_results  # and the other way round
     alice.close()
+
+
+def test_each_hit_explains_its_score_cue_by_cue(db: MemoryDB) -> None:
+    about = db.add_cell(scene="pottery", cell_type="fact", salience=0.9, content="Ana took a pottery class.")
+    db.add_cell(scene="pottery", cell_type="fact", salience=0.2, content="The pottery class meets on Fridays.")
+    db.add_cell(scene="pottery", cell_type="fact", salience=0.5, content="Old class notes.")
+    db.archive([db.search("Old class notes")[0].id])
+    hits = db.search("What class did Ana take?", include_history=True)
+    for hit in hits:
+        assert hit.parts is not None and hit.parts.score == hit.score  # the breakdown is the score, exactly
+        assert hit.explain().startswith("bm25 ")
+    best = hits[0]
+    assert best.id == about and best.parts is not None
+    assert best.parts.subject > 1 and best.parts.salience > 1  # named subject, high salience
+    others = {hit.content: hit.parts for hit in hits[1:]}
+    assert others["The pottery class meets on Fridays."].subject == 1  # type: ignore[union-attr]
+    assert others["Old class notes."].history == db.ranking.history_weight  # type: ignore[union-attr]
+    assert "no word of the query matched" in db.search("zebra")[0].explain()
+
+
+def test_the_explanation_table_shows_every_cue(db: MemoryDB) -> None:
+    from memkit.views import explain_df
+
+    db.add_cell(scene="s", cell_type="fact", salience=0.5, content="Ana likes tea.")
+    table = explain_df(db, "tea")
+    assert list(table.columns[:2]) == ["id", "bm25"] and "subject" in table.columns
+    assert table["score"].iloc[0] == db.search("tea")[0].score
