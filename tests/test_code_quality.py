@@ -59,7 +59,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "models": ("llm", "parsing", "evaluation"),
     "memory": ("prompts", "summaries", "forgetting", "exchanges", "shown", "manager", "transfer"),
     "agent": ("agent", "baseline"),
-    "presentation": ("views", "widgets", "magics", "graph", "cli", "classroom", "__main__", "__init__"),
+    "presentation": ("views", "widgets", "magics", "graph", "cli", "classroom", "testing", "__main__", "__init__"),
 }
 
 

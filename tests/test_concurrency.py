@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from bench.reliability import NAMESPACE, KnownModel, exchange_text, expected_contents, open_race, stress
+from bench.reliability import open_race, stress
 from memkit import DatabaseError, LLMRequest, MemoryDB, MemoryManager, NewCell, UpdateResult
+from memkit.testing import NAMESPACE, KnownModel, exchange_text, expected_contents
 
 
 def test_writer_reader_and_chat_threads_and_a_second_process_lose_nothing(tmp_path: Path) -> None:

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.reliability import NAMESPACE, KnownModel, check_exchanges, crash, exchange_text, expected_contents
+from bench.reliability import crash
 from memkit import DatabaseError, MemoryDB, MemoryManager
+from memkit.testing import NAMESPACE, KnownModel, check_exchanges, exchange_text, expected_contents
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 
@@ -74,7 +75,7 @@ def test_kill_while_the_model_extracts_keeps_the_exchange_for_a_retry(db_path: P
     run_until(
         f"""
         import time
-        from bench.reliability import KnownModel
+        from memkit.testing import KnownModel
         from memkit import MemoryDB, MemoryManager
 
         class SlowModel(KnownModel):
@@ -133,7 +134,7 @@ def test_a_kill_before_the_summary_is_written_leaves_it_owed_and_retry_writes_it
         f"""
         import time
         import memkit.claims
-        from bench.reliability import KnownModel
+        from memkit.testing import KnownModel
         from memkit import MemoryDB, MemoryManager
 
         memkit.claims.LEASE_SECONDS = 0.2  # so the check below need not wait ten minutes
@@ -164,7 +165,7 @@ def test_an_interrupted_ingest_leaves_every_message_owed_to_its_summary(db_path:
     run_until(
         f"""
         import time
-        from bench.reliability import KnownModel, exchange_text
+        from memkit.testing import KnownModel, exchange_text
         from memkit import MemoryDB, MemoryManager
 
         class SlowSummaries(KnownModel):

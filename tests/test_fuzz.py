@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from bench.reliability import properties
+from memkit.testing import properties
 
 PROPERTIES = properties()
 
