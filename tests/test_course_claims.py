@@ -7,8 +7,8 @@ asserts the behaviour a sentence of the notebook states (not its wording).
 The comment above each test names the notebook and cell it guards: when one
 fails, fix the prose there, or the behaviour.
 
-Two claims the offline engine does not meet at present are kept as strict
-xfails, so they fail loudly the day the engine meets them again and the mark
+A claim the offline engine does not meet at present is kept as a strict
+xfail, so it fails loudly the day the engine meets it again and the mark
 has to go.
 """
 
@@ -290,10 +290,6 @@ def test_ch05_recall_after_a_change_of_mind_holds_the_new_preference(worker_agen
 
 
 # 05-worker-agent c15: "so the answer speaks only of the oak fronts".
-@pytest.mark.xfail(
-    strict=True,
-    reason="the offline answer picks 'Maya wants everything finished...' (finish/want) over the oak cell",
-)
 def test_ch05_the_answer_after_a_change_of_mind_speaks_of_oak(worker_agent: WorkerAgentChapter) -> None:
     assert "oak" in worker_agent.finish_reply and "lacquer" not in worker_agent.finish_reply
 

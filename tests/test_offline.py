@@ -230,3 +230,13 @@ def test_a_sentence_repeated_in_one_message_is_one_cell_stated_once() -> None:
     reply = memkit.WorkerAgent(memkit.MemoryManager(many)).answer("My cousin keeps bees in Gdansk. " * 12)
     assert [(c.content, c.salience) for c in many.list_cells()] == [(c.content, c.salience) for c in once.list_cells()]
     assert reply.count("bees") == 1
+
+
+def test_an_answer_matches_the_question_verb_by_its_kind_not_its_spelling() -> None:
+    db = memkit.MemoryDB()
+    agent = memkit.WorkerAgent(memkit.MemoryManager(db))
+    agent.answer("Jonas wants everything delivered before his move in October.")
+    agent.answer("Jonas prefers a walnut desk for the study.")
+    agent.answer("Lea decided on a slate roof for the barn, because tiles crack in the frost.")
+    assert "walnut" in agent.answer("Which finish does Jonas want for the desk?")
+    assert "slate" in agent.answer("What material did Lea choose for the barn roof?")

@@ -137,6 +137,8 @@ def _read_question(text: str, vocabulary: Vocabulary) -> _Question:
             continue  # "which company": asks for a company, needs not match the word
         if t.pos_ in ("NOUN", "PROPN") and lemma in vocabulary.category_nouns and t.i > 0 and t.nbor(-1).lower_ in _WH:
             continue
+        if t.pos_ == "VERB":
+            lemma = vocabulary.verb_class(lemma) or lemma  # "want" is matched by "prefer" too
         focus[lemma] = max(focus.get(lemma, 0.0), weight)
         if t.pos_ in ("NOUN", "PROPN") and lemma not in vocabulary.vague_nouns:
             nouns.add(lemma)
@@ -150,8 +152,9 @@ _CONTEXT_WORD = re.compile(r"[a-z0-9]+")
 CONTEXT_CREDIT = 0.5
 
 
-def _have(facts: Facts, scene: str) -> set[str]:
-    return set(facts.words | facts.anchors | facts.subject | set(scene.split("-")) | {v.key for v in facts.values})
+def _have(facts: Facts, scene: str, vocabulary: Vocabulary) -> set[str]:
+    have = set(facts.words | facts.anchors | facts.subject | set(scene.split("-")) | {v.key for v in facts.values})
+    return have | {marker for word in facts.words if (marker := vocabulary.verb_class(word))}
 
 
 def _around(context: str) -> set[str]:
@@ -230,7 +233,7 @@ def compose_answer(
         best: tuple[float, str, bool] | None = None
         for rank, ((_, content, _score, _matched, scene), was_changed, context, new) in enumerate(pool):
             facts = facts_of(content)
-            have, around = _have(facts, scene), _around(context)
+            have, around = _have(facts, scene, vocabulary), _around(context)
             fits = bool(question.kinds and set(question.kinds) & facts.value_kinds())
             named = not question.nouns or question.nouns & have or (fits and question.nouns & around)
             cover = _cover(question, have, around)

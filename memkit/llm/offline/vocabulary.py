@@ -294,8 +294,16 @@ MONEY_WORDS = _words("cost price pay charge budget spend fee rent salary quote o
 CATEGORY_NOUNS = _words(
     """company firm business organisation organization team one person people place day date time hour
     year month week thing kind type sort level method option way name number amount price cost size
-    colour color brand model version"""
+    colour color brand model version material finish style shape pattern flavour flavor genre language
+    breed design fabric texture shade variety format"""
 )
+
+#: Verbs a question and its answer often word differently ("which did Maya *want*" is answered by
+#: "Maya *prefers* oak"): a question's verb of one class is matched by any verb of the class.
+VERB_CLASSES = {
+    "desire": "want wish prefer like love fancy",
+    "choice": "choose pick decide select opt settle",
+}
 
 #: Areas of life, each with words (lemmas) that usually signal it. Used to tell topics apart when two
 #: messages share no word, and to name scenes. A word may sit in two areas.
@@ -400,6 +408,9 @@ class Vocabulary:
     dropped_subject_verbs: frozenset[str] = DROPPED_SUBJECT_VERBS
     asked_kinds: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: ASKED_KINDS)
     category_nouns: frozenset[str] = CATEGORY_NOUNS
+    verb_classes: Mapping[str, frozenset[str]] = field(
+        default_factory=lambda: MappingProxyType({name: _words(words) for name, words in VERB_CLASSES.items()})
+    )
     money_words: frozenset[str] = MONEY_WORDS
     topics: Mapping[str, frozenset[str]] = field(
         default_factory=lambda: MappingProxyType({name: _words(words) for name, words in TOPICS.items()})
@@ -423,6 +434,10 @@ class Vocabulary:
             else:
                 raise ValueError(f"{name!r} is not a word table of Vocabulary")
         return replace(self, **changes)  # type: ignore[arg-type]
+
+    def verb_class(self, lemma: str) -> str | None:
+        """The class of verbs ``lemma`` belongs to (see :data:`VERB_CLASSES`), as a marker, or None."""
+        return next((f"~{name}" for name, verbs in self.verb_classes.items() if lemma in verbs), None)
 
     def topics_of(self, lemma: str) -> tuple[str, ...]:
         """The topic areas a lemma belongs to (empty if none)."""
