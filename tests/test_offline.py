@@ -240,3 +240,17 @@ def test_an_answer_matches_the_question_verb_by_its_kind_not_its_spelling() -> N
     agent.answer("Lea decided on a slate roof for the barn, because tiles crack in the frost.")
     assert "walnut" in agent.answer("Which finish does Jonas want for the desk?")
     assert "slate" in agent.answer("What material did Lea choose for the barn roof?")
+
+
+def test_a_fact_said_again_in_one_breath_reinforces_the_cells_that_hold_it() -> None:
+    db = memkit.MemoryDB()
+    manager = memkit.MemoryManager(db)
+    manager.ingest(
+        [Utterance("Ravi", "We are rebuilding the garden shed. The quote is 3,400 euros, paint included.", "r1")],
+        progress=False,
+    )
+    stored = db.count_cells()
+    again = manager.update("Reminder: the shed quote is 3,400 euros, paint included.", "Noted.")
+    assert [r.action for r in again.revisions] == ["reinforce"] and db.count_cells() == stored
+    more = manager.update("The shed quote is 3,400 euros, paint included, and the roof is cedar.", "Noted.")
+    assert "add" in [r.action for r in more.revisions]  # a new detail is never lost to a reinforcement

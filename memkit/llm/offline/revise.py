@@ -85,6 +85,25 @@ def _same_values(a: Facts, b: Facts) -> bool:
     return a.values_of(MEASURES) == b.values_of(MEASURES)
 
 
+def _restated(new: Facts, listed: Sequence[Listed]) -> Listed | None:
+    """The cell whose value a statement says again, when the statement adds nothing memory lacks.
+
+    Said in one breath, a fact stored in two cells ("The budget is 12,000 euros." and "Appliances
+    included.") is one statement: it repeats the cell with its value, if every word of it is
+    already in the listed cells (a new detail would be lost by a reinforcement, so it is not one).
+    """
+    if not new.values_of(MEASURES):
+        return None
+    known = frozenset().union(*(cell.facts.words for cell in listed))
+    if not new.words <= known:
+        return None
+    for cell in listed:
+        old = cell.facts
+        if old.negated == new.negated and _same_values(new, old) and _share(old.words & new.words, old.words) >= 0.6:
+            return cell
+    return None
+
+
 def _about(new: Facts, old: Facts) -> frozenset[str]:
     """What two statements are both about: shared nouns and names, and a shared subject (not the speaker)."""
     shared = new.anchors & old.anchors
@@ -130,6 +149,9 @@ def decide(statement: Statement, listed: Sequence[Listed], scene: str, vocabular
         same = _share(new.words, old.words) >= REPEAT_SHARE
         if same and new.negated == old.negated and _same_values(new, old):
             return _act("reinforce", cell, [], f"repeats cell {cell.number}")
+    restated = _restated(new, listed)
+    if restated is not None:
+        return _act("reinforce", restated, [], f"says again what cell {restated.number} says")
     change = statement.change
     if change is not None and change.kind == "end":
         found = _ended(statement, listed, scene, vocabulary)
