@@ -254,3 +254,13 @@ def test_a_fact_said_again_in_one_breath_reinforces_the_cells_that_hold_it() -> 
     assert [r.action for r in again.revisions] == ["reinforce"] and db.count_cells() == stored
     more = manager.update("The shed quote is 3,400 euros, paint included, and the roof is cedar.", "Noted.")
     assert "add" in [r.action for r in more.revisions]  # a new detail is never lost to a reinforcement
+
+
+def test_a_pronoun_stands_for_a_person_named_before_it_in_its_own_sentence() -> None:
+    engine = OfflineEngine()
+    reading = engine.read(
+        "went to the dentist today, she says the filling can wait till march",
+        context=["The Oral-B brush arrived.", "Philips sent the wrong head."],
+    )
+    (first, *_) = reading.statements
+    assert "the dentist says" in first.content.lower() and "philips" not in first.content.lower()

@@ -95,7 +95,7 @@ def resolve(clauses: list[Clause], label: str, vocabulary: Vocabulary, role: str
         elif target is None and not clause.context_only and _bare_fragment(clause, vocabulary):
             clause.leans = True  # "25kg sacks, $38 each." says something about the sentence before
         if target is not None and not clause.context_only:
-            found = _antecedent(target, kept, vocabulary, nearest=possessive)
+            found = _antecedent(target, kept, vocabulary, nearest=possessive, own=clause)
             if found is not None:
                 text = noun_phrase(found, label)
                 clause.replace[target.i] = text + ("'s" if possessive else "")
@@ -225,14 +225,28 @@ def _expletive(pronoun: Token, head: Token) -> bool:
 
 
 def _antecedent(
-    pronoun: Token, before: Sequence[Clause], vocabulary: Vocabulary, *, nearest: bool = False
+    pronoun: Token,
+    before: Sequence[Clause],
+    vocabulary: Vocabulary,
+    *,
+    nearest: bool = False,
+    own: Clause | None = None,
 ) -> Token | None:
     """The noun the pronoun stands for: the nearest earlier subject or object that agrees with it.
+
+    The message's own words come first: its earlier clauses, then the words before the pronoun in its
+    own clause (``own``: "saw the physio again, she thinks..."), and only then what was said before.
 
     :param nearest: take the closest agreeing noun, whatever its role (for a possessive: "her name").
     """
     low = pronoun.lower_
-    for clause in reversed(before):
+    mine = [c for c in before if not c.context_only]
+    earlier = [c for c in before if c.context_only]
+    if own is not None:
+        leading = [t for t in own.tokens if t.i < pronoun.i and t.doc is pronoun.doc]
+        if leading:
+            earlier.append(Clause(leading, leading[0], None, [], None, None, context_only=True))
+    for clause in [*reversed(mine), *reversed(earlier)]:
         positions = {t.i for t in clause.tokens}
         named_first = low not in _LEANING and low not in _LEANING_POSSESSIVE  # a verb wants someone who acts
         ordered = sorted(
