@@ -184,3 +184,13 @@ def test_a_question_in_two_parts_gets_both(db: MemoryDB) -> None:
     remember(db, "My accountant is Farida Osei.", "I owe about 640 pounds in tax this year.")
     answer = ask(db, "Who is my accountant, and how much tax do I owe?")
     assert "Farida" in answer and "640" in answer
+
+
+def test_a_new_value_named_as_new_replaces_the_old_one_however_it_is_parsed() -> None:
+    db = MemoryDB()
+    manager = MemoryManager(db)
+    manager.update("signed up for the lake swim in july, target is under 30 minutes", "Noted.")
+    changed = manager.update("new target is just finish relaxed, like 35ish", "Noted.")
+    assert [r.action for r in changed.revisions] == ["update"]
+    current = " ".join(c.content for c in db.list_cells())
+    assert "35" in current and "under 30" not in current

@@ -358,7 +358,12 @@ def _change_in(tokens: Sequence[Token], vocabulary: Vocabulary) -> Change | None
     if phrase:
         return Change("replace", phrase, old=_named_old(tokens, vocabulary))
     for t in tokens:  # "the new goal is...", "the new one is Dr Reyes": a new value of the subject
-        if t.lower_ in _SUBJECT_CUES and t.dep_ == "amod" and t.head.dep_ == "nsubj" and _lemma(t.head.head) == "be":
+        if (
+            t.lower_ in _SUBJECT_CUES
+            and t.dep_ == "amod"
+            and t.head.dep_ in ("nsubj", "nsubjpass")
+            and _is_copula(t.head)
+        ):
             return Change("replace", f"{t.text} {t.head.text}")
     for t in tokens:  # "the crown is now April 2", "croissant now $4.25": a new value, now
         if t.lower_ == "now" and (_holds_value(tokens) or _states_a_choice(tokens, vocabulary)):
@@ -369,6 +374,13 @@ def _change_in(tokens: Sequence[Token], vocabulary: Vocabulary) -> Change | None
                 continue  # "will fix" is a plan, "signed up" a start, not a done deed
             return Change("done", t.text, thing=_affected(t, tokens, vocabulary))
     return None
+
+
+def _is_copula(subject: Token) -> bool:
+    """Whether ``subject`` is the subject of "is": "the new goal *is* 4:20" (the parser may hang a
+    complement it misreads, "is just finish comfortably", under a verb with "is" as its auxiliary)."""
+    head = subject.head
+    return _lemma(head) == "be" or any(c.lemma_ == "be" and c.dep_ in ("aux", "auxpass", "cop") for c in head.children)
 
 
 def _states_a_choice(tokens: Sequence[Token], vocabulary: Vocabulary) -> bool:
