@@ -194,3 +194,13 @@ def test_a_new_value_named_as_new_replaces_the_old_one_however_it_is_parsed() ->
     assert [r.action for r in changed.revisions] == ["update"]
     current = " ".join(c.content for c in db.list_cells())
     assert "35" in current and "under 30" not in current
+
+
+def test_a_new_price_from_a_date_replaces_the_price_not_the_schedule() -> None:
+    db = MemoryDB()
+    manager = MemoryManager(db)
+    manager.update("Coffee beans from Hill Roasters. 1kg bags, $30 each.", "Noted.")
+    manager.update("Hill Roasters delivers fridays.", "Noted.")
+    manager.update("note: Hill Roasters going to $34/bag from next month. bad harvest.", "Noted.")
+    current = " ".join(c.content for c in db.list_cells())
+    assert "$34" in current and "$30" not in current and "fridays" in current.lower()

@@ -118,14 +118,26 @@ def _same_predicate(new: Facts, old: Facts, vocabulary: Vocabulary) -> bool:
     return new.predicate in vocabulary.report_verbs and old.predicate in vocabulary.report_verbs
 
 
-def _new_value(new: Facts, old: Facts) -> str | None:
+#: Words before a date that make it the day a change takes effect, not a new value of the date.
+_EFFECTIVE = re.compile(r"\b(?:from|starting|as of|effective|beginning)\s+(?:the\s+)?([\w ]+)", re.IGNORECASE)
+
+
+def _effective_dates(content: str) -> frozenset[str]:
+    """What follows "from", "starting", "as of" in ``content``, lower-cased ("going to $44 from next month")."""
+    return frozenset(m.group(1).lower().strip() for m in _EFFECTIVE.finditer(content))
+
+
+def _new_value(new: Facts, old: Facts, *, effective: frozenset[str] = frozenset()) -> str | None:
     """The kind of value both hold with different values ("DATE"), or None.
 
     Names count as one kind ("NAME"): the parser may call the same firm an organisation in one
-    sentence and a person in the next.
+    sentence and a person in the next. Dates in ``effective`` (the day a change starts: "$44
+    from next month") are not new values of a date.
     """
     for kind in ("DATE", "TIME", "MONEY", "PERCENT", "QUANTITY", "CARDINAL"):
         mine, theirs = new.values_of([kind]), old.values_of([kind])
+        if kind == "DATE" and effective:
+            mine = frozenset(key for key in mine if not any(e.startswith(key) for e in effective))
         if kind in ("DATE", "TIME") and not _shapes(new, kind) & _shapes(old, kind):
             continue  # "three weeks" does not replace "Tuesday morning"
         if mine and theirs and not mine <= theirs:
@@ -177,9 +189,10 @@ def decide(statement: Statement, listed: Sequence[Listed], scene: str, vocabular
         if says_less and new.values_of(MEASURES) <= old.values_of(MEASURES):
             return _act("reinforce", cell, [], f"adds nothing to cell {cell.number}")
     narrated = statement.speaker.strip().lower() not in ("user", "you", "")
+    effective = _effective_dates(statement.content)
     for cell in listed if not narrated else ():  # in a transcript, a new date is a new event
         old = cell.facts
-        kind = _new_value(new, old)
+        kind = _new_value(new, old, effective=effective)
         if not kind or new.negated != old.negated or cell.scene != scene:
             continue
         if new.past or old.past:
