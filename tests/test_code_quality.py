@@ -48,6 +48,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "redact",
         "types",
         "retrieval",
+        "stopwords",
         "fts",
         "claims",
         "migrations",
