@@ -11,6 +11,10 @@ follow, and the course measures both:
   ``NEAR``) makes the expression invalid, and the search fails.
 
 When nothing matches, it falls back to the most salient cells, as memkit does.
+
+:func:`bm25_search` is the honest middle ground: memkit's sanitised query,
+ranked by FTS5's own ``bm25()`` and nothing else (no salience, recency, scene
+or question cues), over current cells as memkit's search.
 """
 
 from __future__ import annotations
@@ -20,9 +24,10 @@ import re
 from .db import MemoryDB
 from .errors import DatabaseError
 from .evaluation import SearchFunction, distinct_sources
+from .retrieval import build_match_expression
 from .types import Hit
 
-__all__ = ["tutorial_match_expression", "unranked_search", "unranked_sources"]
+__all__ = ["bm25_search", "bm25_sources", "tutorial_match_expression", "unranked_search", "unranked_sources"]
 
 _WORD = re.compile(r"[A-Za-z0-9]+")
 _COLUMNS = "c.id, c.scene, c.cell_type, c.salience, c.content, c.source_id, c.occurred_at"
@@ -76,3 +81,30 @@ def unranked_sources(db: MemoryDB, *, overfetch: int = 3) -> SearchFunction:
         return distinct_sources(hits, k)
 
     return search
+
+
+def bm25_search(db: MemoryDB, query: str, limit: int = 6) -> list[Hit]:
+    """The current cells matching ``query`` (memkit's quoted terms), best first by FTS5's ``bm25()`` alone.
+
+    The score is ``-bm25``, higher is better; an empty list when nothing matches.
+    """
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValueError(f"limit must be a positive integer, got {limit!r}")
+    expression = build_match_expression(query)
+    if expression is None:
+        return []
+    rows = db.sql(
+        f"SELECT {_COLUMNS}, -bm25(mem_cells_fts) AS score FROM mem_cells_fts"
+        " JOIN mem_cells c ON c.id = mem_cells_fts.rowid"
+        " WHERE mem_cells_fts MATCH ? AND c.namespace = ? AND c.valid_until IS NULL AND c.archived_at IS NULL"
+        " ORDER BY bm25(mem_cells_fts) LIMIT ?",
+        (f"{{content scene context}} : ({expression})", db.namespace, limit),
+    )
+    return [Hit(**row) for row in rows]
+
+
+def bm25_sources(db: MemoryDB, *, overfetch: int = 3) -> SearchFunction:
+    """:func:`bm25_search` as a search function over source ids, fetching as the others do."""
+    if overfetch < 1:
+        raise ValueError(f"overfetch must be at least 1, got {overfetch!r}")
+    return lambda query, k: distinct_sources(bm25_search(db, query, limit=k * overfetch), k)

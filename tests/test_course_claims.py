@@ -16,11 +16,12 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import pairwise
 
 import pytest
 
 import memkit
-from memkit.baseline import unranked_search, unranked_sources
+from memkit.baseline import bm25_sources, unranked_search, unranked_sources
 from memkit.classroom import check
 from memkit.evaluation import (
     CostMeter,
@@ -186,6 +187,27 @@ def test_ch03_ranked_search_finds_what_the_tutorial_misses(course_db: memkit.Mem
     ]
     assert missed == [INES]
     assert recall_at_k(search(INES, 10), QUESTIONS[INES].evidence, 10) == 1
+
+
+# 03-retrieval "Why a hit scored what it did": each hit's breakdown multiplies out to its score, and
+# a cue that differs between two rows helped order them (here the scene cue lifts a weaker bm25 match).
+def test_ch03_every_hit_explains_its_score(course_db: memkit.MemoryDB) -> None:
+    hits = course_db.search(FINISH, limit=5)
+    assert all(hit.parts is not None and hit.parts.score == hit.score for hit in hits)
+    overtaken = [(a, b) for a, b in pairwise(hits) if a.parts and b.parts and a.parts.relevance < b.parts.relevance]
+    assert overtaken, "some hit outranks one with a higher bm25: a cue ordered them"
+
+
+# 03-retrieval "The plain full-text search in between": bm25 alone is far above the tutorial's query
+# and nearly at memkit's; memkit's cues add at recall@1 and lose nowhere.
+def test_ch03_plain_bm25_sits_between_the_tutorial_and_memkit(course_db: memkit.MemoryDB) -> None:
+    ks = (1, 3, 5, 10)
+    tutorial = evaluate_retrieval(COURSE.questions, unranked_sources(course_db), ks=ks).recall["all"]
+    plain = evaluate_retrieval(COURSE.questions, bm25_sources(course_db), ks=ks).recall["all"]
+    ranked = evaluate_retrieval(COURSE.questions, memkit_search(course_db), ks=ks).recall["all"]
+    assert all(plain[k] > 2 * tutorial[k] for k in (1, 3, 5))
+    assert ranked[1] > plain[1] and all(ranked[k] >= plain[k] for k in ks)
+    assert all(ranked[k] - plain[k] < 10 for k in ks)  # "nearly what memkit finds"
 
 
 # -- 04-memory-manager ---------------------------------------------------------------------------

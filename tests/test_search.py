@@ -356,3 +356,15 @@ def test_the_explanation_table_shows_every_cue(db: MemoryDB) -> None:
     table = explain_df(db, "tea")
     assert list(table.columns[:2]) == ["id", "bm25"] and "subject" in table.columns
     assert table["score"].iloc[0] == db.search("tea")[0].score
+
+
+def test_the_plain_bm25_baseline_ranks_by_bm25_alone_over_current_cells(db: MemoryDB) -> None:
+    from memkit.baseline import bm25_search
+
+    low = db.add_cell(scene="s", cell_type="fact", salience=0.1, content="Ana likes tea.")
+    high = db.add_cell(scene="s", cell_type="fact", salience=0.9, content="Bob likes green tea every morning.")
+    gone = db.add_cell(scene="s", cell_type="fact", salience=0.5, content="Cem likes tea.")
+    db.archive([gone])
+    assert [hit.id for hit in bm25_search(db, "tea")] == [low, high]  # the shorter match first, salience ignored
+    assert db.search("tea")[0].id == high  # memkit's salience cue turns it round
+    assert bm25_search(db, 'tea" AND (NEAR') and bm25_search(db, "...") == []
