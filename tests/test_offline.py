@@ -264,3 +264,10 @@ def test_a_pronoun_stands_for_a_person_named_before_it_in_its_own_sentence() -> 
     )
     (first, *_) = reading.statements
     assert "the dentist says" in first.content.lower() and "philips" not in first.content.lower()
+
+
+def test_a_question_opening_on_a_preposition_is_a_question_not_a_statement() -> None:
+    engine = OfflineEngine()
+    asked = engine.read("In which town does Omar work these days?")
+    assert asked.statements == () and [s.reason for s in asked.skipped] == ["a question"]
+    assert engine.read("In March Omar starts at the harbour office.").statements

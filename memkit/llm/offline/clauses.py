@@ -225,6 +225,8 @@ def _is_question(tokens: Sequence[Token]) -> bool:
     first = tokens[0].lower_
     if first in _WH and tokens[0].tag_ in ("WRB", "WP", "WDT", "WP$"):
         return True
+    if tokens[0].pos_ == "ADP" and len(tokens) > 1 and tokens[1].lower_ in _WH:
+        return True  # "on which dates...", "with whom...", "for how long..."
     if tokens[0].pos_ == "AUX" and len(tokens) > 1 and tokens[1].pos_ in ("PRON", "PROPN", "NOUN", "DET"):
         return True
     asks = any(t.text.startswith("?") for t in tokens[-3:])
