@@ -690,6 +690,19 @@ def test_ch09_consolidation_stays_flat_while_a_scene_resent_whole_grows(cost_run
     assert len(carpenter) >= 3 and carpenter == sorted(carpenter) and carpenter[-1] > 2 * carpenter[0]
 
 
+# 09-evaluating-memory "Answers, judged": fewer questions are answered right than have their evidence
+# among the first ten hits, and every question gets a verdict.
+def test_ch09_fewer_answers_are_right_than_searches_find_their_evidence(course_db: memkit.MemoryDB) -> None:
+    from memkit.judging import judge_answers
+
+    found = evaluate_retrieval(COURSE.questions, memkit_search(course_db), ks=(10,)).recall["all"][10]
+    scratch = memkit.MemoryDB()
+    memkit.MemoryManager(scratch, "offline").ingest(COURSE.messages, progress=False)
+    answers = judge_answers(COURSE.questions, memkit.WorkerAgent(memkit.MemoryManager(scratch, "offline")).answer)
+    assert 0 < answers.share_right() < found
+    assert sum(answers.counts()["all"].values()) == len(COURSE.questions)
+
+
 # -- 10-classroom-record-replay ------------------------------------------------------------------
 
 
