@@ -46,12 +46,10 @@ __all__ = [
     "Ranking",
     "ScoreParts",
     "asks_when",
-    "blend_score",
     "build_match_expression",
     "match_phrases",
     "named_dates",
     "query_terms",
-    "rerank",
     "says_when",
     "score_parts",
     "subject_of",
@@ -210,11 +208,6 @@ class ScoreParts:
 _FACTORS = ("salience", "recency", "scene", "subject", "when", "date", "history")
 
 
-def rerank(candidates: Sequence[Candidate], query: str, now: datetime, ranking: Ranking) -> list[float]:
-    """The final score of each candidate (see the module docstring), in the same order."""
-    return [parts.score for parts in score_parts(candidates, query, now, ranking)]
-
-
 def score_parts(candidates: Sequence[Candidate], query: str, now: datetime, ranking: Ranking) -> list[ScoreParts]:
     """How each candidate's score is made (see :class:`ScoreParts`), in the same order."""
     by_scene: dict[str, float] = {}
@@ -300,19 +293,3 @@ def _age_days(timestamp: str | None, now: datetime) -> float | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=now.tzinfo)
     return max(0.0, (now - moment).total_seconds() / 86400.0)
-
-
-def blend_score(
-    relevance: float,
-    salience: float,
-    timestamp: str | None,
-    now: datetime,
-    ranking: Ranking,
-) -> float:
-    """Combine bm25 relevance (higher is better) with salience and recency."""
-    score = relevance * (1.0 + ranking.salience_weight * (salience - 0.5))
-    age = _age_days(timestamp, now)
-    if age is not None and ranking.recency_weight:
-        freshness = math.pow(0.5, age / ranking.half_life_days)
-        score *= 1.0 + ranking.recency_weight * freshness
-    return score
