@@ -314,26 +314,26 @@ class ReplayBackend:
         record = _redacted(request_record(request), self._secrets)
         with self._lock:
             entry = self._entries.get(_canonical(record))
-            if entry is None and self.fallback is not None:
+            if entry is None:
+                if self.fallback is None:
+                    raise ReplayMismatchError(self._explain(request, record))
                 self.fallbacks += 1
-            elif entry is None:
-                raise ReplayMismatchError(self._explain(request, record))
+            else:
+                index = min(entry.served, len(entry.outcomes) - 1)
+                (response, error), info = entry.outcomes[index], entry.infos[index]
+                entry.served += 1
         if entry is None:
             assert self.fallback is not None
             answered = self.fallback.complete(request)
-            said = answered if isinstance(answered, Reply) else Reply(str(answered))
+            said = answered if isinstance(answered, Reply) else Reply(answered)
             return Reply(
-                str(answered),
+                said,
                 finish_reason=said.finish_reason,
                 json_mode=said.json_mode,
                 model=f"{self.fallback.name} (not recorded)",
                 prompt_tokens=said.prompt_tokens,
                 completion_tokens=said.completion_tokens,
             )
-        with self._lock:
-            index = min(entry.served, len(entry.outcomes) - 1)
-            (response, error), info = entry.outcomes[index], entry.infos[index]
-            entry.served += 1
         if error is not None:
             raise _replayed_error(error)
         assert response is not None
