@@ -17,7 +17,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import cast
 
-from .types import ACTIONS, LINK_KINDS, Cell, Decision, LinkKind
+from .types import ACTIONS, LINK_KINDS, Action, Cell, Decision, LinkKind
 
 __all__ = ["Plan", "resolve"]
 
@@ -39,7 +39,7 @@ class Plan:
     :param retire_ids: ids of other existing cells the new one makes untrue as well.
     """
 
-    action: str
+    action: Action
     target_id: int | None = None
     relation: LinkKind | None = None
     reason: str = ""
@@ -79,6 +79,7 @@ def resolve(decisions: Sequence[Decision], shown: Sequence[Cell], changed: Colle
         if decision.action not in ACTIONS:
             plans.append(_fallback(decision, f"unknown action {decision.action!r}"))
             continue
+        action = cast(Action, decision.action)  # one of ACTIONS, checked above
         target = decision.target
         valid = target is not None and 1 <= target <= len(shown)
         if decision.action in NEEDS_TARGET and not valid:
@@ -114,7 +115,7 @@ def resolve(decisions: Sequence[Decision], shown: Sequence[Cell], changed: Colle
         if decision.action in ("update", "supersede") and target_id is not None:
             replaced.add(target_id)
         retire_ids = _retired_ids(decision, shown, replaced) if decision.action in ("update", "supersede") else ()
-        plans.append(Plan(decision.action, target_id, None, reason, retire_ids=retire_ids))
+        plans.append(Plan(action, target_id, None, reason, retire_ids=retire_ids))
     return plans
 
 

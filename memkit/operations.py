@@ -31,45 +31,44 @@ __all__ = ["MemoryOperations"]
 class MemoryOperations:
     """History, undo, links, graph, archive and restore for :class:`~memkit.MemoryDB`."""
 
+    @property
+    def _db(self) -> MemoryDB:
+        return cast("MemoryDB", self)
+
     def history(self, cell_id: int | None = None, *, kind: str | None = None) -> list[Event]:
         """What happened to this memory, oldest first.
 
         :param cell_id: only this cell's story: its own events and those of its links.
         :param kind: only events about ``"cell"``, ``"scene"``, ``"link"`` or ``"exchange"`` rows.
         """
-        db = cast("MemoryDB", self)
         if cell_id is not None:
-            return story(db, cell_id)
-        return events(db, kind=kind)
+            return story(self._db, cell_id)
+        return events(self._db, kind=kind)
 
     def undo(self) -> list[Event]:
         """Undo the last change not yet undone; return its events (empty when nothing is left).
 
         :raises HistoryConflictError: a row was changed around memkit since; nothing is undone.
         """
-        db = cast("MemoryDB", self)
-        return undo_last(db)
+        return undo_last(self._db)
 
     def link(self, source: int, target: int, kind: LinkKind, *, reason: str = "") -> Link:
         """Link two cells (a kind of :data:`~memkit.types.LINK_KINDS`); return the link.
 
         :raises CellNotFoundError: either cell is missing. :raises ValueError: an unknown kind.
         """
-        db = cast("MemoryDB", self)
-        return add_link(db, source, target, kind, reason=reason)
+        return add_link(self._db, source, target, kind, reason=reason)
 
     def unlink(self, link_id: int) -> None:
         """Remove a link.
 
         :raises LinkNotFoundError: there is no such link.
         """
-        db = cast("MemoryDB", self)
-        remove_link(db, link_id)
+        remove_link(self._db, link_id)
 
     def links(self, cell_id: int | None = None, *, kinds: Iterable[str] | None = None) -> list[Link]:
         """Links oldest first: those from or to ``cell_id`` if given, else all (of some ``kinds``)."""
-        db = cast("MemoryDB", self)
-        found = list_links(db, kinds) if cell_id is None else links_of(db, cell_id)
+        found = list_links(self._db, kinds) if cell_id is None else links_of(self._db, cell_id)
         if cell_id is not None and kinds is not None:
             wanted = {kinds} if isinstance(kinds, str) else set(kinds)
             found = [x for x in found if x.kind in wanted]
@@ -82,21 +81,18 @@ class MemoryOperations:
 
         See :func:`memkit.links.graph` for what the nodes and edges hold.
         """
-        db = cast("MemoryDB", self)
-        return memory_graph(db, include_history=include_history, scenes=scenes)
+        return memory_graph(self._db, include_history=include_history, scenes=scenes)
 
     def archive(self, cell_ids: Iterable[int] | Mapping[int, str], *, reason: str = "") -> list[int]:
         """Hide current cells from recall (they are kept); return the ids archived.
 
         :raises CellNotFoundError: an id names no cell; nothing is archived.
         """
-        db = cast("MemoryDB", self)
-        return archive_cells(db, cell_ids, reason=reason)
+        return archive_cells(self._db, cell_ids, reason=reason)
 
     def restore(self, cell_id: int, *, reason: str = "") -> Cell:
         """Bring an archived cell back into current memory.
 
         :raises CellNotFoundError: no such cell. :raises ValueError: the cell is not archived.
         """
-        db = cast("MemoryDB", self)
-        return restore_cell(db, cell_id, reason=reason)
+        return restore_cell(self._db, cell_id, reason=reason)

@@ -264,7 +264,7 @@ class Decision:
         (a cancellation ends everything that depended on what was cancelled).
     """
 
-    action: str = "add"
+    action: str = "add"  # as the model wrote it: an unknown action is kept, and the cell stored as new
     target: int | None = None
     relation: str | None = None
     reason: str = ""
@@ -312,7 +312,7 @@ class Revision:
     :param asked: what the model asked (``"update 9"``) when memkit did something else.
     """
 
-    action: str
+    action: Action
     content: str
     cell_id: int | None
     target_id: int | None = None

@@ -50,6 +50,8 @@ __all__ = ["REPEAT_SHARE", "Listed", "decide", "still_true"]
 
 #: Share of content words two statements must have in common to say the same thing.
 REPEAT_SHARE = 0.75
+#: A statement says a cell again when it holds this share of the cell's words (and its values).
+RESTATED_SHARE = 0.6
 #: Cell types that can describe the same thing.
 COMPATIBLE_TYPES: tuple[frozenset[str], ...] = (
     frozenset({"preference", "decision"}),
@@ -99,7 +101,8 @@ def _restated(new: Facts, listed: Sequence[Listed]) -> Listed | None:
         return None
     for cell in listed:
         old = cell.facts
-        if old.negated == new.negated and _same_values(new, old) and _share(old.words & new.words, old.words) >= 0.6:
+        said_again = len(old.words & new.words) >= RESTATED_SHARE * len(old.words)
+        if old.negated == new.negated and _same_values(new, old) and said_again:
             return cell
     return None
 
