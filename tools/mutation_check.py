@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,30 +111,37 @@ MUTATIONS = (
 )
 
 
-#: No change at all: the guarding tests must pass on the copy, or a "killed" would mean nothing.
-CONTROL = Mutation("nothing broken", "memkit/__init__.py", "__version__", "__version__", ())
-
-
-def run(mutation: Mutation, workspace: Path) -> bool:
-    """Apply ``mutation`` to a fresh copy in ``workspace``; True if its tests fail (killed)."""
+def _copy(workspace: Path) -> Path:
+    """A copy of the package and its tests in ``workspace``, where mutations may be made."""
     copy = workspace / "copy"
-    shutil.rmtree(copy, ignore_errors=True)
     for folder in ("memkit", "tests"):
         shutil.copytree(ROOT / folder, copy / folder, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", copy / "pyproject.toml")
-    target = copy / mutation.path
-    text = target.read_text(encoding="utf-8")
-    if text.count(mutation.find) < 1 or (mutation is not CONTROL and text.count(mutation.find) != 1):
-        raise SystemExit(f"{mutation.name}: the snippet to break is not found once in {mutation.path}; update it")
-    target.write_text(text.replace(mutation.find, mutation.replace), encoding="utf-8")
-    tests = list(mutation.tests or dict.fromkeys(t for m in MUTATIONS for t in m.tests))
+    return copy
+
+
+def _tests_fail(copy: Path, tests: Sequence[str]) -> bool:
+    """Whether ``tests`` fail when run against the package in ``copy``."""
     missing = [t for t in tests if not (copy / t).exists()]
     if missing:
-        raise SystemExit(f"{mutation.name}: no such test file {missing[0]}; update the mutation")
+        raise SystemExit(f"no such test file {missing[0]}; update the mutations")
     command = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:nbval", "-p", "no:cacheprovider", "-o", "addopts="]
     env = {**os.environ, "PYTHONPATH": str(copy), "PYTHONDONTWRITEBYTECODE": "1"}
     result = subprocess.run([*command, *tests], cwd=copy, env=env, capture_output=True, text=True, timeout=600)
     return result.returncode != 0
+
+
+def killed(mutation: Mutation, copy: Path) -> bool:
+    """Apply ``mutation`` in ``copy``, run its tests, undo it; True if the tests failed."""
+    target = copy / mutation.path
+    text = target.read_text(encoding="utf-8")
+    if text.count(mutation.find) != 1:
+        raise SystemExit(f"{mutation.name}: the snippet to break is not found once in {mutation.path}; update it")
+    target.write_text(text.replace(mutation.find, mutation.replace), encoding="utf-8")
+    try:
+        return _tests_fail(copy, mutation.tests)
+    finally:
+        target.write_text(text, encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -146,13 +154,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     survivors = []
     with tempfile.TemporaryDirectory(prefix="memkit-mutations-") as folder:
-        if run(CONTROL, Path(folder)):
+        copy = _copy(Path(folder))
+        if _tests_fail(copy, list(dict.fromkeys(t for m in MUTATIONS for t in m.tests))):
             print("the guarding tests fail with nothing broken: fix them first")
             return 2
         for mutation in MUTATIONS:
-            killed = run(mutation, Path(folder))
-            print(f"{'killed  ' if killed else 'SURVIVED'}  {mutation.name}", flush=True)
-            if not killed:
+            caught = killed(mutation, copy)
+            print(f"{'killed  ' if caught else 'SURVIVED'}  {mutation.name}", flush=True)
+            if not caught:
                 survivors.append(mutation.name)
     print(f"{len(MUTATIONS) - len(survivors)} of {len(MUTATIONS)} mutations killed")
     return 1 if survivors else 0
