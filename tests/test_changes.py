@@ -75,6 +75,18 @@ def test_a_task_done_is_retired(db: MemoryDB) -> None:
     assert holding(retired(db), "fix the brakes")
 
 
+def test_a_plan_put_on_hold_is_retired_even_when_called_a_thing(db: MemoryDB) -> None:
+    remember(db, "My plan is 3 swims a week at the lido, building up to 2km by July.")
+    remember(db, "The shoulder flared up again. So the 3 swims a week thing is on hold for now.")
+    assert holding(retired(db), "3 swims a week at the lido")
+
+
+def test_a_task_done_and_its_event_passed_leave_no_task_behind(db: MemoryDB) -> None:
+    remember(db, "todo: replace the boiler valve before the gas safety check on the 12th.")
+    remember(db, "boiler valve replaced. safety check passed, 9/10.")
+    assert not [c for c in db.list_cells() if c.cell_type == "task" and "valve" in c.content]
+
+
 def test_instead_replaces_the_choice(db: MemoryDB) -> None:
     remember(db, "We chose Northwind Removals for the move.")
     remember(db, "Northwind Removals is fully booked, so we're going with Atlas Vans instead.")
@@ -171,6 +183,17 @@ def test_a_when_question_is_answered_with_a_date(db: MemoryDB) -> None:
     )
     answer = ask(db, "When is the choir concert?")
     assert "14 December" in answer and "Bach" not in answer
+
+
+def test_asking_for_the_date_of_something_is_answered_with_a_date(db: MemoryDB) -> None:
+    remember(
+        db,
+        "We need to send the dates for the reunion to everyone.",
+        "The reunion is on 6 June at the boathouse.",
+        "The reunion playlist is mostly eighties songs.",
+    )
+    answer = ask(db, "What's the date of the reunion?")
+    assert "6 June" in answer and "playlist" not in answer
 
 
 def test_what_memory_does_not_hold_gets_a_plain_no(db: MemoryDB) -> None:

@@ -108,6 +108,8 @@ def _read_question(text: str, vocabulary: Vocabulary) -> _Question:
             break
     if not kinds and any(t.lemma_.lower() in vocabulary.money_words for t in doc):
         kinds = ("MONEY",)  # "what is the reno costing", "what's the budget": an amount of money
+    if not kinds and any(t.lemma_.lower() in vocabulary.date_words and t.pos_ == "NOUN" for t in doc):
+        kinds = ("DATE", "TIME")  # "what's the date of the wedding": a date
     focus: dict[str, float] = {}
     nouns: set[str] = set()
     about_tokens: list[Token] = []
@@ -137,6 +139,8 @@ def _read_question(text: str, vocabulary: Vocabulary) -> _Question:
             continue  # "which company": asks for a company, needs not match the word
         if t.pos_ in ("NOUN", "PROPN") and lemma in vocabulary.category_nouns and t.i > 0 and t.nbor(-1).lower_ in _WH:
             continue
+        if kinds and lemma in vocabulary.date_words:
+            continue  # "the date of the wedding" asks for a date, which need not say "date"
         if t.pos_ == "VERB":
             lemma = vocabulary.verb_class(lemma) or lemma  # "want" is matched by "prefer" too
         focus[lemma] = max(focus.get(lemma, 0.0), weight)

@@ -10,6 +10,7 @@ A statement said twice in one exchange is kept once, and at most
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from .answer import MEMORY_REPORTS
@@ -93,6 +94,7 @@ def extract_cells(
     )
     allowed = list(cell_types) if cell_types else None
     cells: list[tuple[int, dict[str, Any]]] = []
+    retiring: dict[int, list[tuple[int, Statement]]] = {}
     for order, statement in enumerate(statements):
         kind = statement.cell_type
         if allowed is not None and kind not in allowed:
@@ -107,24 +109,24 @@ def extract_cells(
         remember(statement.content, statement.facts)
         cells.append((order, cell))
         if cell.get("action") in ("update", "supersede"):
-            numbers = [cell["target"], *cell.get("retires", ())]
-            for old in (c for c in shown if c.number in numbers):
-                left = still_true(old, statement)
-                if left and left != old.content:
-                    reason = f"what cell {old.number} still says"
-                    cells.append(
-                        (
-                            order,
-                            {
-                                "scene": old.scene,
-                                "cell_type": old.cell_type,
-                                "salience": statement.salience,
-                                "content": left,
-                                "action": "add",
-                                "reason": reason,
-                            },
-                        )
-                    )
+            for number in (cell["target"], *cell.get("retires", ())):
+                retiring.setdefault(number, []).append((order, statement))
+    for old in (c for c in shown if c.number in retiring):
+        # what is left once every statement that changes it has taken its part ("fixed the seal"
+        # and "passed the inspection" both retire "fix the seal before the inspection": nothing is left)
+        left: str | None = old.content
+        for _, statement in retiring[old.number]:
+            left = still_true(replace(old, content=left, facts=facts_of(left)), statement) if left else None
+        if left and left != old.content:
+            cell = {
+                "scene": old.scene,
+                "cell_type": old.cell_type,
+                "salience": retiring[old.number][0][1].salience,
+                "content": left,
+                "action": "add",
+                "reason": f"what cell {old.number} still says",
+            }
+            cells.append((retiring[old.number][0][0], cell))
     kept = sorted(cells, key=lambda pair: (-pair[1]["salience"], pair[0]))[:MAX_CELLS]
     kept.sort(key=lambda pair: pair[0])
     return [cell for _, cell in kept]

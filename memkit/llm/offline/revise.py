@@ -173,6 +173,7 @@ def decide(statement: Statement, listed: Sequence[Listed], scene: str, vocabular
         if found:
             first, *rest = found
             about = (change.thing or new.anchors) & first.facts.anchors or _about(new, first.facts)
+            about = about or (new.words & first.facts.words) - frozenset(change.cue.lower().split())
             return _act(
                 "supersede", first, rest, f"'{change.cue}' ends what cell {first.number} says about {_words(about)}"
             )
@@ -243,7 +244,10 @@ def _ended(statement: Statement, listed: Sequence[Listed], scene: str, vocabular
     change = statement.change
     assert change is not None
     subject = change.subject - vocabulary.vague_nouns
-    thing = change.thing or subject or statement.facts.anchors
+    cue = frozenset(change.cue.lower().split())
+    facts = statement.facts
+    said = (facts.anchors | facts.subject | facts.words) - cue - vocabulary.vague_nouns - {"user"}
+    thing = change.thing or subject or said
     scored = []
     for cell in listed:
         held = cell.facts.anchors | cell.facts.subject
@@ -258,6 +262,7 @@ def _ended(statement: Statement, listed: Sequence[Listed], scene: str, vocabular
             + (1.0 if cell.scene == scene else 0.0)
         )
         score += 1.0 if cell.cell_type in ("plan", "task", "decision") else 0.0
+        score += len(statement.facts.values_of(MEASURES) & cell.facts.values_of(MEASURES))
         scored.append((score, -cell.number, cell, shared))
     scored.sort(key=lambda item: (-item[0], item[1]))
     if not scored:

@@ -290,6 +290,8 @@ ASKED_KINDS = MappingProxyType(
 )
 #: Words that ask for an amount of money.
 MONEY_WORDS = _words("cost price pay charge budget spend fee rent salary quote owe")
+#: Nouns that ask for a date ("what's the *date* of the wedding", "the *deadline* for the form").
+DATE_WORDS = _words("date deadline")
 #: Nouns that a "which/what X" question uses to ask for a kind of thing; the answer need not repeat them.
 CATEGORY_NOUNS = _words(
     """company firm business organisation organization team one person people place day date time hour
@@ -412,6 +414,7 @@ class Vocabulary:
         default_factory=lambda: MappingProxyType({name: _words(words) for name, words in VERB_CLASSES.items()})
     )
     money_words: frozenset[str] = MONEY_WORDS
+    date_words: frozenset[str] = DATE_WORDS
     topics: Mapping[str, frozenset[str]] = field(
         default_factory=lambda: MappingProxyType({name: _words(words) for name, words in TOPICS.items()})
     )
