@@ -93,10 +93,21 @@ def test_notes_under_a_heading_are_said_of_it() -> None:
         "Sorry, long day.",
         "👍",
         "/help",
+        "I'm so giddy I can't concentrate on anything today.",
     ],
 )
 def test_small_talk_stores_nothing(message: str) -> None:
     assert extract(message) == []
+
+
+def test_a_mood_about_something_is_kept() -> None:
+    (statement,) = contents("I'm really worried about the damp patch in the hallway.")
+    assert "damp patch" in statement
+
+
+def test_a_contracted_has_is_written_as_has() -> None:
+    said = " ".join(contents("My aunt owns a print shop, and she's offered to print the menus for free."))
+    assert "has offered to print the menus" in said
 
 
 def test_openers_and_headings_are_dropped() -> None:
@@ -121,6 +132,8 @@ def test_the_assistants_advice_is_never_the_users_fact_but_what_it_did_is_kept_a
         "User's flight to Porto leaves at 6am on Saturday.",
         "Assistant has set a reminder for Friday.",
     ]
+    cells = extract("The piano movers come on Monday.", "I'm enjoying hearing about the move! I've noted Monday.")
+    assert not [c for c in cells if "enjoy" in str(c["content"])]
 
 
 def test_a_sentence_said_twice_in_one_message_is_one_cell() -> None:

@@ -304,6 +304,32 @@ def _complete(head: Token) -> bool:
     return any(c.dep_ in ("dobj", "attr", "acomp", "prep", "xcomp", "ccomp", "oprd", "npadvmod") for c in head.children)
 
 
+#: Words after a mood that say what it is about ("worried *about* the roof"): then it is news.
+_ABOUT = frozenset({"about", "over", "with", "of", "for", "by", "at", "that"})
+_NEWS_ENTITIES = frozenset({"PERSON", "ORG", "GPE", "FAC", "MONEY", "PRODUCT", "EVENT"})
+
+
+def _only_a_mood(head: Token, vocabulary: Vocabulary) -> bool:
+    """Whether a clause only says how the speaker feels ("I'm so giddy I can't focus", "I feel less
+    frantic"), not what about ("I'm worried about the roof leak") nor anything named."""
+    moods = [head] if head.pos_ == "ADJ" else [c for c in head.children if c.dep_ in ("acomp", "attr")]
+    if head.lemma_.lower() not in ("be", "feel") and head.pos_ != "ADJ":
+        return False
+    if not moods or not all(m.lemma_.lower() in vocabulary.emotions for m in moods):
+        return False
+    tokens = list(head.subtree)
+    if any(t.ent_type_ in _NEWS_ENTITIES or t.lower_ in _SPECIFIC_DATES for t in tokens):
+        return False
+    for mood in moods:
+        for child in mood.children:
+            if child.lower_ in _ABOUT:
+                return False
+            said = next((c for c in child.children if c.dep_ in ("nsubj", "nsubjpass")), None)
+            if child.dep_ == "ccomp" and said is not None and not is_first_person(said):
+                return False  # "worried the roof might not survive": about the roof
+    return True
+
+
 def clause_skip_reason(clause: Clause, vocabulary: Vocabulary, role: str) -> str | None:
     tokens = clause.tokens
     content = [t for t in tokens if is_content(t, vocabulary)]
@@ -316,6 +342,8 @@ def clause_skip_reason(clause: Clause, vocabulary: Vocabulary, role: str) -> str
         return "too little to say" if content else "small talk"
     head = clause.head
     lemma = head.lemma_.lower()
+    if subject is not None and is_first_person(subject) and _only_a_mood(head, vocabulary):
+        return "a mood"
     if lemma == "change" and any(c.dep_ == "dobj" and c.lemma_.lower() == "mind" for c in head.children):
         return "announces a change (kept for the statement after it)"
     objects = [c for c in head.children if c.dep_ in ("dobj", "ccomp", "xcomp", "attr", "acomp")]

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CONTRACTED",
     "MIN_STATEMENT_WORDS",
+    "expanded",
     "noun_phrase",
     "opens_leaning",
     "phrase_tokens",
@@ -54,6 +55,22 @@ _PRIORITY = ("nsubj", "nsubjpass", "dobj", "attr", "ROOT", "pobj", "appos", "con
 
 
 CONTRACTED = {"'s": "is", "'re": "are", "'ll": "will", "'ve": "have", "'d": "would", "'m": "am"}
+#: Before a past participle (not a passive), "'s" is "has" and "'d" is "had": "he's offered to help".
+_PERFECT = {"'s": "has", "'d": "had"}
+
+
+def expanded(token: Token) -> str:
+    """The word a contraction stands for ("'re" is "are"; "'s" is "is", or "has" in "she's gone")."""
+    low = token.lower_.replace("’", "'")
+    verb = token.head
+    perfect = (
+        token.dep_ == "aux"
+        or verb.lower_ in ("been", "gone", "got", "had")
+        or any(c.dep_ == "xcomp" for c in verb.children)
+    )  # "she's offered to drive" is "has offered", whatever the parser says
+    if low in _PERFECT and verb.tag_ == "VBN" and perfect:
+        return _PERFECT[low]
+    return CONTRACTED.get(low, token.text.lstrip("'"))
 
 
 #: A statement with fewer content words than this is kept together with its neighbour.
@@ -104,7 +121,7 @@ def resolve(clauses: list[Clause], label: str, vocabulary: Vocabulary, role: str
                 clause.notes.append(f"'{target.text}' read as '{text}'")
                 following = target.nbor(1) if target.i + 1 < len(target.doc) else None
                 if not possessive and following is not None and following.text.startswith("'"):
-                    clause.replace[following.i] = " " + CONTRACTED.get(following.lower_, following.text)
+                    clause.replace[following.i] = " " + expanded(following)
             elif not possessive:
                 clause.leans = True
         statements = [c for c in kept if not c.context_only]

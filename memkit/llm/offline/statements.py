@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 from .clauses import Clause, clause_skip_reason, requested, said, skip_reason, split_clauses, without_openers
 from .facts import Change, Facts, cell_type_of, changes_in, facts_of, is_first_person, salience_of, with_subject
 from .nlp import parse_many
-from .reference import CONTRACTED, opens_leaning, phrase_tokens, resolve, with_topic, without_scraps
+from .reference import CONTRACTED, expanded, opens_leaning, phrase_tokens, resolve, with_topic, without_scraps
 from .vocabulary import Vocabulary
 from .wording import finish, normalise, render, third_person
 
@@ -169,7 +169,8 @@ def _person(clause: Clause, label: str) -> dict[int, str]:
             if agreeing.i != t.i:
                 word = third_person(agreeing)
                 if agreeing.text.startswith("'"):  # "I'll" -> "User will", "we're" -> "User is"
-                    word = " " + CONTRACTED.get(word.lower(), word.lstrip("'"))
+                    perfect = agreeing.lower_ in ("'s", "'d")  # "she's gone": has
+                    word = " " + (expanded(agreeing) if perfect else CONTRACTED.get(word.lower(), word.lstrip("'")))
                 replace[agreeing.i] = word
     if clause.borrowed and clause.subject is not None and is_first_person(clause.subject):
         head = clause.head

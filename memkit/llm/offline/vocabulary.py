@@ -150,7 +150,8 @@ EMOTIONS = _words(
     annoyed frustrated overwhelmed daunting daunted relieved grateful thankful proud sorry awful terrible
     horrible fine okay ok great good bad amazing awesome crazy insane wild fun lucky unlucky scary scared
     weird strange hectic busy rough tough nice cool lovely exciting stressful overwhelming awkward
-    disappointed disappointing confused bored boring thrilled delighted"""
+    disappointed disappointing confused bored boring thrilled delighted frantic giddy frazzled swamped
+    drained knackered stoked pumped calm relaxed chill mush"""
 )
 #: Nouns too general to say what a statement is about.
 VAGUE_NOUNS = _words(
@@ -260,7 +261,7 @@ LIGHT_VERBS = _words(
 #: What the assistant says it thinks or advises, never a deed of its own.
 ADVICE_VERBS = _words(
     "think suggest recommend advise hope wish love like feel know see understand guess imagine bet mean say believe "
-    "agree congratulate sound"
+    "agree congratulate sound enjoy glad happy delight pleased"
 )
 #: Verbs a chat message opens with when "I" is left out ("want to keep it local"), not orders.
 DROPPED_SUBJECT_VERBS = _words(
