@@ -94,6 +94,13 @@ def test_instead_replaces_the_choice(db: MemoryDB) -> None:
     assert holding(current(db), "Atlas Vans")
 
 
+def test_plans_that_went_with_a_dropped_choice_go_with_it(db: MemoryDB) -> None:
+    remember(db, "We picked Greenleaf Catering for the party.", "Greenleaf Catering will deliver the food on 3 August.")
+    remember(db, "Greenleaf can't do our date after all, so we're going with Olive Tree Kitchen instead.")
+    assert holding(retired(db), "deliver the food") and not holding(current(db), "deliver the food")
+    assert holding(current(db), "Olive Tree Kitchen")
+
+
 def test_saying_it_again_reinforces_the_cell(db: MemoryDB) -> None:
     remember(db, "My sister Ilse lives in Graz.", "My sister Ilse lives in Graz.")
     (cell,) = holding((c.content for c in db.list_cells()), "Ilse")

@@ -109,7 +109,9 @@ def extract_cells(
         remember(statement.content, statement.facts)
         cells.append((order, cell))
         if cell.get("action") in ("update", "supersede"):
-            for number in (cell["target"], *cell.get("retires", ())):
+            # a replaced value leaves the rest of its cell; plans that went with it go whole
+            dependents = cell.get("retires", ()) if cell["action"] == "supersede" else ()
+            for number in (cell["target"], *dependents):
                 retiring.setdefault(number, []).append((order, statement))
     for old in (c for c in shown if c.number in retiring):
         # what is left once every statement that changes it has taken its part ("fixed the seal"

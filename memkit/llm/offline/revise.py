@@ -184,7 +184,7 @@ def decide(statement: Statement, listed: Sequence[Listed], scene: str, vocabular
     if change is not None and change.kind == "replace":
         target, why = _replaced(statement, listed, scene)
         if target is not None:
-            return _act("update", target, [], f"change cue '{change.cue}': {why}")
+            return _act("update", target, _dependents(statement, target, listed), f"change cue '{change.cue}': {why}")
     for cell in listed:
         old = cell.facts
         if _share(new.words, old.words) >= REPEAT_SHARE and new.negated != old.negated:
@@ -273,6 +273,22 @@ def _ended(statement: Statement, listed: Sequence[Listed], scene: str, vocabular
     first = scored[0][2]
     rest = [cell for _, _, cell, shared in scored[1:] if shared & names or (len(thing) >= 2 and thing <= shared)]
     return [first, *rest]
+
+
+def _dependents(statement: Statement, target: Listed, listed: Sequence[Listed]) -> list[Listed]:
+    """The plans and tasks that were to be done by a party a change drops ("going with Atlas instead":
+    "Maple will collect on 20 May" goes with the choice of Maple)."""
+    dropped = target.facts.names - statement.facts.names - _held(statement.facts)
+    if not dropped:
+        return []
+    return [
+        cell
+        for cell in listed
+        if cell.number != target.number
+        and cell.cell_type in ("plan", "task")
+        and cell.facts.subject & dropped
+        and not cell.facts.past
+    ]
 
 
 def _names_of(listed: Sequence[Listed]) -> frozenset[str]:
