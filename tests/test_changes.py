@@ -152,6 +152,14 @@ def test_scene_names_are_what_a_person_would_call_the_topic(db: MemoryDB) -> Non
     assert any("dentist" in name or "filling" in name for name in names), names
 
 
+def test_a_scene_is_named_for_its_topic_not_for_a_relative_in_it(db: MemoryDB) -> None:
+    remember(db, "My brother keeps asking about the menu, but the caterer still hasn't sent the menu options.")
+    remember(db, "Seating plan update, we have 9 tables of 8 and my aunt wants to sit near the door.")
+    names = {s.scene for s in db.list_scenes()}
+    assert not names & {"brother", "aunt"}, names
+    assert any("seating" in name for name in names), names
+
+
 # -- summaries --------------------------------------------------------------------------------------
 
 

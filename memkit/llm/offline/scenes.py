@@ -176,6 +176,12 @@ def scene_name(
                     and heading[0].lemma_.lower() not in vocabulary.typed_headings
                 ):
                     candidates.append((10.0, order, _slug(heading)))
+            announced = next((i for i, t in enumerate(first) if t.lower_ in ("update", "news")), None)
+            if announced:  # "Guest list update, ...", "Kitchen news: ..."
+                named = [t for t in first[:announced] if t.pos_ in ("NOUN", "PROPN", "ADJ") or t.tag_ == "VBG"]
+                family = any(t.ent_type_ == "PERSON" or t.lemma_.lower() in vocabulary.family_nouns for t in named)
+                if named and len(named) <= _MAX_NAME_WORDS and not family:
+                    candidates.append((9.5, order, _slug(named)))
             for i, t in enumerate(first):
                 if t.lower_ in ("regarding", "re", "about") and i + 1 < len(first):
                     noun = next((x for x in first[i + 1 :] if x.pos_ in ("NOUN", "PROPN")), None)
@@ -184,6 +190,9 @@ def scene_name(
         for chunk in doc.noun_chunks:
             head = chunk.root
             lemma = head.lemma_.lower()
+            if lemma in vocabulary.vague_nouns:  # "the caterer situation": the caterer
+                head = next((c for c in reversed(list(head.lefts)) if c.dep_ == "compound"), head)
+                lemma = head.lemma_.lower()
             if (
                 head.pos_ not in ("NOUN", "PROPN")
                 or lemma in vocabulary.vague_nouns
@@ -200,7 +209,12 @@ def scene_name(
                 else 0.0
             )
             score += 0.5 if any(c.dep_ == "compound" for c in head.children) else 0.0
-            if head.ent_type_ == "PERSON" or (lemma in vocabulary.person_nouns and not vocabulary.topics_of(lemma)):
+            family = lemma in vocabulary.family_nouns  # in every topic: "mum" is not what the caterer talk is about
+            if (
+                head.ent_type_ == "PERSON"
+                or family
+                or (lemma in vocabulary.person_nouns and not vocabulary.topics_of(lemma))
+            ):
                 score -= 2.0
             score -= 0.2 * order
             name = _slug(_phrase(head))

@@ -115,7 +115,8 @@ OPENERS = _phrases(
 #: A heading before a colon made only of these words is dropped ("One further change: ...").
 HEADING_WORDS = _words(
     """update updates news note notes quick small big good bad great one another further more thing things
-    change changes heads fyi also new latest just so and ok okay also"""
+    change changes heads fyi also new latest just so and ok okay also thread topic item context ctx
+    separate other different diff option options idea ideas question questions"""
 )
 #: A heading that names a cell type ("todo: call the vet", "risk: ...").
 TYPED_HEADINGS = MappingProxyType(
