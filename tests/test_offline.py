@@ -115,6 +115,10 @@ def test_openers_and_headings_are_dropped() -> None:
         "The locksmith comes on Friday at noon."
     ]
     assert contents("Ugh, so the boiler broke again.") == ["The boiler broke again."]
+    said = " ".join(contents("Deep breath. On the garden: the new fence goes up on Saturday."))
+    assert said == "The new fence goes up on Saturday."
+    (statement,) = contents("Quick update on the party: we've called off the magician.")
+    assert "called off the magician" in statement
 
 
 def test_a_question_is_not_a_fact_but_a_request_to_be_reminded_is_a_task() -> None:

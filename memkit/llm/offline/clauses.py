@@ -117,6 +117,10 @@ def without_openers(sent: Span, vocabulary: Vocabulary) -> list[tuple[Span, Chan
                 reparse = True
                 continue
             announces = heading and heading[-1] in vocabulary.heading_words  # "Kitchen news:", "Leo update:"
+            # "On food:", "For once:": a phrase that only says what follows is about
+            announces = announces or (
+                rest[0].pos_ == "ADP" and len(heading) <= 3 and not any(t.pos_ in ("VERB", "AUX") for t in rest[:colon])
+            )
             if announces or (
                 heading and all(w in vocabulary.heading_words or w in vocabulary.small_talk for w in heading)
             ):
@@ -195,6 +199,9 @@ def skip_reason(sent: Span, vocabulary: Vocabulary, role: str) -> str | None:
     content = [t for t in tokens if is_content(t, vocabulary)]
     if not content:
         return "small talk"
+    words = [t for t in tokens if t.is_alpha]
+    if len(words) <= 2 and not any(t.pos_ in ("VERB", "AUX") or t.like_num or t.ent_type_ for t in tokens):
+        return "an aside"  # "Deep breath.", "Total heartbreak."
     if "sorry" in lemmas[:3] and len(content) <= 2:
         return "an apology"
     quoted = next((c for c in root.children if c.dep_ == "ccomp"), None)
@@ -347,7 +354,8 @@ def clause_skip_reason(clause: Clause, vocabulary: Vocabulary, role: str) -> str
     if lemma == "change" and any(c.dep_ == "dobj" and c.lemma_.lower() == "mind" for c in head.children):
         return "announces a change (kept for the statement after it)"
     objects = [c for c in head.children if c.dep_ in ("dobj", "ccomp", "xcomp", "attr", "acomp")]
-    if lemma in vocabulary.report_verbs and not objects:
+    phrasal = any(c.dep_ == "prt" or (c.lower_ in ("off", "up", "back") and c.i == head.i + 1) for c in head.children)
+    if lemma in vocabulary.report_verbs and not objects and not phrasal:  # "called off" is not a call
         return "only says where news came from"
     if role == "assistant":
         if subject is None or not is_first_person(subject):
