@@ -110,6 +110,16 @@ def test_a_contracted_has_is_written_as_has() -> None:
     assert "has offered to print the menus" in said
 
 
+def test_a_pronoun_means_the_subject_a_clause_took_from_the_one_before() -> None:
+    said = contents("Omar rents the flat below ours, works nights with Lena Park, and he offered to feed the cat.")
+    assert any(s.startswith("Omar offered to feed the cat") for s in said), said
+
+
+def test_a_name_said_before_its_pronoun_is_said_once() -> None:
+    (statement,) = contents("My cousin, she is moving to Porto in June.")
+    assert statement.startswith("User's cousin is moving to Porto")
+
+
 def test_openers_and_headings_are_dropped() -> None:
     assert contents("Quick update: the locksmith comes on Friday at noon.") == [
         "The locksmith comes on Friday at noon."

@@ -116,6 +116,12 @@ def resolve(clauses: list[Clause], label: str, vocabulary: Vocabulary, role: str
             if found is not None:
                 text = noun_phrase(found, label)
                 clause.replace[target.i] = text + ("'s" if possessive else "")
+                named = {t.i for t in found.subtree if t.i < target.i}
+                between = [t for t in clause.tokens if found.i < t.i < target.i and t.i not in named]
+                if found in clause.tokens and between and all(t.is_punct for t in between):
+                    # "Tom, he's the dad of Ava": said once, as "Tom is the dad of Ava"
+                    dropped = named | {t.i for t in between}
+                    clause.tokens = [t for t in clause.tokens if t.i not in dropped]
                 clause.stands_for = found if not possessive else None
                 resolved[target.i] = clause.replace[target.i]
                 clause.notes.append(f"'{target.text}' read as '{text}'")
@@ -257,6 +263,7 @@ def _antecedent(
     :param nearest: take the closest agreeing noun, whatever its role (for a possessive: "her name").
     """
     low = pronoun.lower_
+    read_as = {_key(c.subject): c.stands_for for c in before if c.subject is not None and c.stands_for is not None}
     mine = [c for c in before if not c.context_only]
     earlier = [c for c in before if c.context_only]
     if own is not None:
@@ -266,11 +273,17 @@ def _antecedent(
     for clause in [*reversed(mine), *reversed(earlier)]:
         positions = {t.i for t in clause.tokens}
         named_first = low not in _LEANING and low not in _LEANING_POSSESSIVE  # a verb wants someone who acts
+        # a clause that took its subject from the one before ("Tom lives on Birch Street") is about it,
+        # and a borrowed "he" is whoever it was read as there
+        subjects = [t for t in clause.borrowed if t.dep_ in ("nsubj", "nsubjpass")]
+        said_by = [read_as.get(_key(t), t) for t in subjects]
+        acting = {_key(t) for t in said_by}
+        said = [*clause.tokens, *said_by]
         ordered = sorted(
-            (t for t in clause.tokens if t.pos_ in ("NOUN", "PROPN")),
+            (t for t in said if t.pos_ in ("NOUN", "PROPN")),
             key=lambda t: (
                 named_first and t.ent_type_ not in ("ORG", "PERSON"),
-                0 if nearest else _PRIORITY.index(t.dep_) if t.dep_ in _PRIORITY else len(_PRIORITY),
+                0 if nearest or _key(t) in acting else _rank(t),
                 -t.i,
             ),
         )
@@ -280,6 +293,16 @@ def _antecedent(
             if _agrees(low, noun, vocabulary):
                 return noun
     return None
+
+
+def _rank(token: Token) -> int:
+    """How likely a noun's role makes it what a later pronoun means: a subject first, then an object."""
+    return _PRIORITY.index(token.dep_) if token.dep_ in _PRIORITY else len(_PRIORITY)
+
+
+def _key(token: Token) -> tuple[int, int]:
+    """A token's place, across the several parses of one message."""
+    return id(token.doc), token.i
 
 
 def _agrees(pronoun: str, noun: Token, vocabulary: Vocabulary) -> bool:
