@@ -43,6 +43,11 @@ def test_two_facts_in_one_sentence_are_two_statements_each_with_its_subject() ->
     ]
 
 
+def test_a_second_subject_the_parse_hung_on_the_first_clause_gets_its_own_statement() -> None:
+    said = contents("Noor's recital is at 6 with Ms. Ortiz and Sami's is at 7:30 with Mr. Hale.")
+    assert len(said) == 2 and said[1].startswith("Sami's is at 7:30"), said
+
+
 def test_first_person_becomes_third_with_the_verb_agreeing() -> None:
     said = " ".join(contents("I'm allergic to walnuts and my brother doesn't eat fish."))
     assert "User is allergic to walnuts" in said and "User's brother doesn't eat fish" in said

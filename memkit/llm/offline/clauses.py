@@ -270,6 +270,8 @@ def split_clauses(sent: Span, change: Change | None, typed: str | None, *, split
         if token.dep_ in ("conj", "parataxis") and token.pos_ in ("VERB", "AUX") and token.head in heads:
             if _own_subject(token) is not None or _complete(token.head):
                 heads.append(token)
+        elif token.dep_ in ("conj", "ccomp") and token.pos_ in ("VERB", "AUX") and _stranded_subject(token):
+            heads.append(token)  # "... with Mr. Feld and Leo's is at 4:10": a clause of its own
         elif (
             token.dep_ == "ccomp"
             and token.head == root
@@ -278,18 +280,22 @@ def split_clauses(sent: Span, change: Change | None, typed: str | None, *, split
             and any(t.text == "," for t in sent[token.right_edge.i - sent.start + 1 : root.i - sent.start])
         ):
             heads.append(token)  # a comma splice: "It's free, it ends at 4:30"
+    stranded = {head.i: words for head in heads[1:] if (words := _stranded_subject(head))}
+    taken = {t.i for words in stranded.values() for t in words}
     found = []
     for head in heads:
         nested = [h for h in heads if h is not head and head in h.ancestors]
-        excluded = {t.i for h in nested for t in h.subtree}
+        excluded = {t.i for h in nested for t in h.subtree} | taken
         tokens = [t for t in head.subtree if t.i not in excluded and sent.start <= t.i < sent.end]
+        if head.i in stranded:
+            tokens = sorted([*stranded[head.i], *tokens], key=lambda t: t.i)
         while tokens and (tokens[0].dep_ == "cc" or tokens[0].is_punct):
             tokens.pop(0)
         while tokens and (tokens[-1].dep_ == "cc" or tokens[-1].is_punct or tokens[-1].lower_ in ("and", "but", "so")):
             tokens.pop()
         if not tokens:
             continue
-        subject = _own_subject(head)
+        subject = _own_subject(head) or next((t for t in stranded.get(head.i, ()) if t.pos_ != "PART"), None)
         borrowed: list[Token] = []
         if subject is None and head is not root and head.dep_ == "conj":
             parent_subject = _own_subject(head.head)
@@ -300,6 +306,21 @@ def split_clauses(sent: Span, change: Change | None, typed: str | None, *, split
                 subject = parent_subject
         found.append(Clause(tokens, head, subject, borrowed, change if head is root else None, typed))
     return sorted(found, key=lambda clause: clause.tokens[0].i)  # in the order they were said
+
+
+def _stranded_subject(head: Token) -> list[Token]:
+    """The subject a parse hung on the clause before ("Maya's is at 3:40 with Mr. Feld and *Leo's* is at
+    4:10": "Leo" read as a second Mr. Feld): a name or noun right after "and", right before the verb."""
+    if _own_subject(head) is not None or head.i < 3:
+        return []
+    doc = head.doc
+    end = head.i - 1
+    words = [doc[end]] if doc[end].lower_ in ("'s", "’s") else []
+    noun = doc[end - len(words)]
+    before = doc[noun.i - 1]
+    if noun.pos_ not in ("PROPN", "NOUN") or noun.head == head or before.lower_ not in ("and", "but"):
+        return []
+    return [noun, *words]
 
 
 def _own_subject(head: Token) -> Token | None:
