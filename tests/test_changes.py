@@ -101,6 +101,12 @@ def test_plans_that_went_with_a_dropped_choice_go_with_it(db: MemoryDB) -> None:
     assert holding(current(db), "Olive Tree Kitchen")
 
 
+def test_scratching_a_change_named_in_a_heading_retires_it(db: MemoryDB) -> None:
+    remember(db, "We decided to cut the choir budget to 500 euros, bringing the total to 2,000 euros.")
+    remember(db, "Scratch the cut: the parish covered the gap, so the choir budget goes back to 800 euros.")
+    assert holding(retired(db), "cut the choir budget") and not holding(current(db), "cut")
+
+
 def test_saying_it_again_reinforces_the_cell(db: MemoryDB) -> None:
     remember(db, "My sister Ilse lives in Graz.", "My sister Ilse lives in Graz.")
     (cell,) = holding((c.content for c in db.list_cells()), "Ilse")

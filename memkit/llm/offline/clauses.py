@@ -140,10 +140,10 @@ def without_openers(sent: Span, vocabulary: Vocabulary) -> list[tuple[Span, Chan
                     break
         if matched is None:
             if words[:1] == ["scratch"] and len(rest) > 2:  # "scratch the 28th, ..." names the old value
-                comma = next((i for i, t in enumerate(rest[:6]) if t.text == ","), None)
+                comma = next((i for i, t in enumerate(rest[:6]) if t.text in (",", ":", "-", "—")), None)
                 if comma:
                     old = frozenset(
-                        t.text.lower().rstrip("stndrh")
+                        t.text.lower().rstrip("stndrh") if any(ch.isdigit() for ch in t.text) else t.lemma_.lower()
                         for t in rest[1:comma]
                         if t.like_num or t.pos_ in ("NUM", "NOUN", "PROPN")
                     )

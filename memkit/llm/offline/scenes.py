@@ -196,6 +196,7 @@ def scene_name(
             if (
                 head.pos_ not in ("NOUN", "PROPN")
                 or lemma in vocabulary.vague_nouns
+                or lemma in vocabulary.units  # "500 euros", "3 sprints": an amount, not a topic
                 or head.ent_type_ in ("DATE", "TIME", "MONEY", "CARDINAL", "PERCENT", "QUANTITY")
             ):
                 continue
