@@ -107,6 +107,17 @@ def test_scratching_a_change_named_in_a_heading_retires_it(db: MemoryDB) -> None
     assert holding(retired(db), "cut the choir budget") and not holding(current(db), "cut")
 
 
+def test_an_old_value_named_by_now_or_not_is_the_one_retired(db: MemoryDB) -> None:
+    remember(db, "The gallery opening is on 12 April.")
+    remember(db, "Harbour Dental wants team photos on 10 April at their office.")
+    remember(db, "We're doing four nights in Lisbon, at the Casa Azul.")
+    remember(db, "Harbour Dental moved the shoot: 10 April is now 15 April.")
+    remember(db, "We're doing three nights in Lisbon now, not four.")
+    assert holding(current(db), "12 April")
+    assert holding(current(db), "at their office")  # what the date change left true
+    assert holding(retired(db), "four nights") and not holding(current(db), "four nights in Lisbon, at")
+
+
 def test_saying_it_again_reinforces_the_cell(db: MemoryDB) -> None:
     remember(db, "My sister Ilse lives in Graz.", "My sister Ilse lives in Graz.")
     (cell,) = holding((c.content for c in db.list_cells()), "Ilse")

@@ -367,7 +367,7 @@ def _change_in(tokens: Sequence[Token], vocabulary: Vocabulary) -> Change | None
             return Change("replace", f"{t.text} {t.head.text}")
     for t in tokens:  # "the crown is now April 2", "croissant now $4.25": a new value, now
         if t.lower_ == "now" and (_holds_value(tokens) or _states_a_choice(tokens, vocabulary)):
-            return Change("replace", "now")
+            return Change("replace", "now", old=_named_old(tokens, vocabulary))
     for t in tokens:
         if t.pos_ in ("VERB", "ADJ") and _lemma(t) in vocabulary.done_verbs and t.tag_ in ("VBD", "VBN", "JJ"):
             if any((c.dep_ == "aux" and c.lower_ in ("will", "'ll", "to")) or c.dep_ == "prt" for c in t.children):
@@ -455,6 +455,14 @@ def _named_old(tokens: Sequence[Token], vocabulary: Vocabulary) -> frozenset[str
             return _words_of(_phrase_after(tokens, i + 1), vocabulary)
         if low == "than" and i > 0 and tokens[i - 1].lower_ == "rather":
             return _words_of(_phrase_after(tokens, i + 1), vocabulary)
+        if low == "now" and _lemma(t.head) == "be":  # "10 April is now 15 April": the subject was the value
+            subject = next((c for c in t.head.children if c.dep_ in ("nsubj", "nsubjpass")), None)
+            if subject is not None and (subject.like_num or subject.ent_type_ in MEASURES):
+                return frozenset({value_key(" ".join(w.text for w in subject.subtree))})
+        if low == "not" and i > 0 and tokens[i - 1].text == "," and after:  # "four nights now, not five"
+            value = [a for a in _phrase_after(tokens, i + 1) if a.like_num or a.ent_type_ in MEASURES]
+            if value:
+                return _words_of(value, vocabulary)
         if _lemma(t) in ("replace", "swap", "scratch") and after:
             stop = next((j for j, a in enumerate(after) if a.lower_ in ("with", "for", "by", ",", ".")), len(after))
             return _words_of(after[:stop], vocabulary)
