@@ -87,6 +87,14 @@ def test_a_task_done_and_its_event_passed_leave_no_task_behind(db: MemoryDB) -> 
     assert not [c for c in db.list_cells() if c.cell_type == "task" and "valve" in c.content]
 
 
+def test_doing_what_a_task_asked_retires_it_and_only_it(db: MemoryDB) -> None:
+    remember(db, "I need to ring the council about the bins before Friday.", "The gutters need clearing before winter.")
+    remember(db, "I rang my brother last night.")
+    assert not retired(db)
+    remember(db, "It was dry enough today that I finally cleared the gutters. Also rang the council this morning.")
+    assert holding(retired(db), "ring the council") and holding(retired(db), "gutters need clearing")
+
+
 def test_instead_replaces_the_choice(db: MemoryDB) -> None:
     remember(db, "We chose Northwind Removals for the move.")
     remember(db, "Northwind Removals is fully booked, so we're going with Atlas Vans instead.")

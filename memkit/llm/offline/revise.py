@@ -181,6 +181,16 @@ def decide(statement: Statement, listed: Sequence[Listed], scene: str, vocabular
         target = _best(listed, lambda c: _done_score(statement, c))
         if target is not None:
             return _act("supersede", target, [], f"'{change.cue}': cell {target.number} is done")
+    done = _done_verbs(statement) if change is None and not new.negated else frozenset()
+    if done:  # "need to call the bank" / "called the bank today": every cell it did is done
+        did = sorted(
+            ((score, cell) for cell in listed if (score := _did_score(statement, done, cell, vocabulary)) > 0),
+            key=lambda pair: (-pair[0], -pair[1].number),
+        )
+        if did:
+            (_, target), *others = did
+            why = f"'{', '.join(sorted(done))}' done: what cell {target.number} asked for"
+            return _act("supersede", target, [c for _, c in others], why)
     if change is not None and change.kind == "replace":
         target, why = _replaced(statement, listed, scene)
         if target is not None:
@@ -310,6 +320,32 @@ def _done_score(statement: Statement, cell: Listed) -> float:
     )
 
 
+def _done_verbs(statement: Statement) -> frozenset[str]:
+    """Lemmas of the verbs a statement says were done ("I finally *trimmed* the hedge")."""
+    return frozenset(t.lemma_.lower() for t in parse(statement.content) if t.tag_ == "VBD" and t.pos_ == "VERB")
+
+
+def _verbs(content: str) -> frozenset[str]:
+    return frozenset(t.lemma_.lower() for t in parse(content) if t.pos_ == "VERB")
+
+
+def _did_score(statement: Statement, done: frozenset[str], cell: Listed, vocabulary: Vocabulary) -> float:
+    """How surely a statement of something done does what a cell asked for ("needs trimming",
+    "need to call"): one of its verbs, done to the same thing."""
+    old = cell.facts
+    if old.past or old.negated:
+        return 0.0
+    doc = parse(cell.content)
+    needs = any(t.lemma_.lower() == "need" for t in doc)  # "the hedge needs trimming"
+    if not (cell.cell_type in ("task", "plan") or needs or has_phrase(cell.content, vocabulary.task_phrases)):
+        return 0.0
+    verbs = done & _verbs(cell.content)
+    if not verbs:
+        return 0.0
+    shared = (statement.facts.anchors & old.anchors) - verbs
+    return 2.0 * len(shared) if shared else 0.0
+
+
 def _replaced(statement: Statement, listed: Sequence[Listed], scene: str) -> tuple[Listed | None, str]:
     """The cell whose value a change cue replaces, and how it was found."""
     change = statement.change
@@ -414,6 +450,8 @@ def still_true(cell: Listed, statement: Statement) -> str | None:
     """
     new = statement.facts
     change = statement.change
+    if change is None and _done_verbs(statement) & _verbs(cell.content):
+        return None  # it did what the cell asked for: nothing of it is left to do
     if change is not None and change.kind in ("end", "done"):
         # "Marcus has withdrawn": what ended is Marcus's part, not the whole list of investigators
         changed = set(change.subject or change.thing)
