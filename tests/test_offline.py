@@ -99,6 +99,7 @@ def test_notes_under_a_heading_are_said_of_it() -> None:
         "👍",
         "/help",
         "I'm so giddy I can't concentrate on anything today.",
+        "I do hope you have a restful weekend yourself.",
     ],
 )
 def test_small_talk_stores_nothing(message: str) -> None:

@@ -190,6 +190,9 @@ def skip_reason(sent: Span, vocabulary: Vocabulary, role: str) -> str | None:
     subject = next((c for c in root.children if c.dep_ in ("nsubj", "nsubjpass")), None)
     if role != "assistant" and subject is not None and subject.lower_ in ("you", "u"):
         return "said to the assistant"
+    listener = any(t.lower_ in ("you", "u", "yourself") and t.dep_ in ("nsubj", "dobj") for t in tokens)
+    if role != "assistant" and listener and root.lemma_.lower() in ("hope", "wish", "trust"):
+        return "said to the assistant"  # "I do hope you are having a pleasant day"
     if (
         subject is not None
         and subject.lower_ in ("that", "this", "it")
