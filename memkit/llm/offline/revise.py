@@ -298,6 +298,9 @@ def _dependents(statement: Statement, target: Listed, listed: Sequence[Listed]) 
         and cell.cell_type in ("plan", "task")
         and cell.facts.subject & dropped
         and not cell.facts.past
+        # a deed on a day ("will collect on 20 May"), not a price the party sets
+        and cell.facts.values_of(["DATE", "TIME"])
+        and not cell.facts.values_of(["MONEY"])
     ]
 
 
