@@ -295,6 +295,7 @@ def _dependents(statement: Statement, target: Listed, listed: Sequence[Listed]) 
         cell
         for cell in listed
         if cell.number != target.number
+        and cell.scene == target.scene
         and cell.cell_type in ("plan", "task")
         and cell.facts.subject & dropped
         and not cell.facts.past
