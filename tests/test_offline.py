@@ -62,6 +62,8 @@ def test_chat_shorthand_is_written_out() -> None:
     assert statement.startswith("User is getting the car serviced tomorrow with User's dad before work")
     for shorthand in (" im ", "tmrw", "w/", "b4"):
         assert shorthand not in f" {statement} "
+    (statement,) = contents("my sister's bf is driving us, hes got a van tho")
+    assert "boyfriend" in statement and " hes " not in f" {statement} " and " tho" not in statement
 
 
 def test_a_sentence_leaning_on_the_one_before_says_what_it_means() -> None:
