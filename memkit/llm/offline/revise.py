@@ -181,7 +181,8 @@ def decide(statement: Statement, listed: Sequence[Listed], scene: str, vocabular
         target = _best(listed, lambda c: _done_score(statement, c))
         if target is not None:
             return _act("supersede", target, [], f"'{change.cue}': cell {target.number} is done")
-    done = _done_verbs(statement) if change is None and not new.negated else frozenset()
+    narrated = statement.speaker.strip().lower() not in ("user", "you", "")
+    done = _done_verbs(statement) if change is None and not new.negated and not narrated else frozenset()
     if done:  # "need to call the bank" / "called the bank today": every cell it did is done
         did = sorted(
             ((score, cell) for cell in listed if (score := _did_score(statement, done, cell, vocabulary)) > 0),
