@@ -1,0 +1,137 @@
+"""The PostgreSQL store's own promises: its schema, claims under many workers, lost connections, roles.
+
+What it shares with the SQLite file (cells, search, history, links, forgetting)
+is tested on both stores by the modules that use the ``store_db`` fixture.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import memkit
+from memkit import DatabaseError, MemoryDB, NewCell
+from memkit.postgres.migrations import MIGRATIONS
+
+
+@pytest.fixture
+def pg(pg_url: str, clock: memkit.ManualClock) -> Any:
+    database = MemoryDB(pg_url, clock=clock)
+    yield database
+    database.close()
+
+
+def cell(content: str, scene: str = "s") -> NewCell:
+    return NewCell(scene, "fact", 0.5, content)
+
+
+def test_a_url_opens_the_server_and_a_path_stays_a_file(pg: MemoryDB, tmp_path: Any) -> None:
+    assert pg._shared.dialect == "postgres"
+    assert pg.path.startswith("postgresql://postgres@") and "memkit_test_" in pg.path
+    with MemoryDB(tmp_path / "memory.db") as file_db, MemoryDB(":memory:") as memory_db:
+        assert (file_db._shared.dialect, memory_db._shared.dialect) == ("sqlite", "sqlite")
+
+
+def test_migrations_are_numbered_and_recorded_with_a_gin_index_on_the_tsvector(pg: MemoryDB) -> None:
+    assert pg.sql("SELECT position, name FROM _memkit_migrations ORDER BY position") == [
+        {"position": i, "name": name} for i, (name, _) in enumerate(MIGRATIONS, start=1)
+    ]
+    assert pg.sql(
+        "SELECT data_type FROM information_schema.columns WHERE table_name = 'mem_cells_fts' ORDER BY ordinal_position"
+    ) == [
+        {"data_type": "bigint"},
+        {"data_type": "text"},
+        {"data_type": "tsvector"},
+    ]
+    assert pg.sql("SELECT indexdef FROM pg_indexes WHERE indexname = 'mem_cells_fts_document'") == [
+        {"indexdef": "CREATE INDEX mem_cells_fts_document ON public.mem_cells_fts USING gin (namespace, document)"}
+    ]
+
+
+def test_the_index_follows_raw_sql_writes_made_around_memkit(pg: MemoryDB, pg_url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(pg_url, autocommit=True) as raw:
+        raw.execute(
+            "INSERT INTO mem_cells (namespace, scene, cell_type, salience, content, created_at)"
+            " VALUES ('default', 'garden', 'fact', 0.5, 'The tomatoes need staking.', '2026-01-01')"
+        )
+    assert [hit.content for hit in pg.search("tomato")] == ["The tomatoes need staking."]
+    with psycopg.connect(pg_url, autocommit=True) as raw:
+        raw.execute("UPDATE mem_cells SET content = 'The cucumbers climb.'")
+    assert [hit.matched for hit in pg.search("tomato")] == [False]
+    assert [hit.content for hit in pg.search("cucumber")] == ["The cucumbers climb."]
+    assert pg.check_integrity() == []
+
+
+def test_the_health_check_finds_an_index_out_of_step(pg: MemoryDB, pg_url: str) -> None:
+    import psycopg
+
+    (cell_id,) = pg.add_cells([cell("Ana lives in Lisbon.")])
+    with psycopg.connect(pg_url, autocommit=True) as raw:
+        raw.execute("UPDATE mem_cells_fts SET document = to_tsvector('english', 'Berlin')")
+    assert [p.split(";")[0] for p in pg.check_integrity()] == [f"full-text index out of step with cell {cell_id}"]
+
+
+def test_any_text_is_a_valid_query(pg: MemoryDB) -> None:
+    pg.add_cells([cell("Ana's cat* is called (Tom) & she's 100% sure!")])
+    for query in [
+        "",
+        "   ",
+        "!",
+        "'",
+        "&",
+        "|",
+        ":*",
+        "tom & !",
+        "AND OR NOT",
+        "a:b",
+        "(((",
+        "tom (((*",
+        "sure !*",
+        "\x00",
+        "sure*",
+        "é",
+    ]:
+        pg.search(query)
+    assert [h.content for h in pg.search("tom & ! ('")] == ["Ana's cat* is called (Tom) & she's 100% sure!"]
+    assert pg.search("100% sure")[0].matched
+
+
+def test_a_lost_connection_is_a_database_error_and_nothing_of_the_transaction_is_written(
+    pg: MemoryDB, pg_cluster: Any
+) -> None:
+    pg.add_cells([cell("kept")])
+    with pytest.raises(DatabaseError, match="lost the connection") as raised, pg.transaction() as conn:
+        pg.add_cells([cell(f"half {i}") for i in range(50)])
+        pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        pg_cluster.psql(f"SELECT pg_terminate_backend({pid})")
+        pg.add_cells([cell("never")])
+    assert "nothing of it was written" in str(raised.value)
+    assert [c.content for c in pg.list_cells()] == ["kept"]  # the pool gave a new connection
+    assert pg.check_integrity() == []
+
+
+def test_a_read_only_database_refuses_writes(pg_url: str) -> None:
+    with MemoryDB(pg_url) as db:
+        db.add_cells([cell("Ana lives in Lisbon.")])
+    with MemoryDB(pg_url, read_only=True) as db:
+        assert [c.content for c in db.list_cells()] == ["Ana lives in Lisbon."]
+        with pytest.raises(DatabaseError, match="read-only"):
+            db.add_cells([cell("more")])
+        with pytest.raises(DatabaseError, match="read-only transaction"):  # the server itself refuses
+            db.query_rows("DELETE FROM mem_cells")
+        assert db.count_cells() == 1
+
+
+def test_another_programs_database_is_left_untouched(pg_cluster: Any) -> None:
+    url = pg_cluster.create_database("someone_else")
+    pg_cluster.psql("CREATE TABLE orders (id INT)", "someone_else")
+    with pytest.raises(DatabaseError, match="holds tables of another program"):
+        MemoryDB(url)
+
+
+def test_an_unreachable_server_says_how_to_fix_it(tmp_path: Any) -> None:
+    with pytest.raises(DatabaseError, match="check the server runs"):
+        MemoryDB(f"postgresql://nobody@/nothing?host={tmp_path}", timeout=2)
