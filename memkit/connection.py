@@ -281,12 +281,15 @@ class Connection:
 
     #: Which SQL this store speaks (the PostgreSQL store says "postgres").
     dialect = "sqlite"
+    #: Appended to a SELECT that claims rows: nothing, as a transaction holds the whole file's write lock.
+    lock_rows = ""
 
     @contextmanager
-    def transaction(self, namespace: str) -> Iterator[sqlite3.Connection]:
+    def transaction(self, namespace: str, *, exclusive: bool = True) -> Iterator[sqlite3.Connection]:
         """One transaction (a savepoint inside another), see :meth:`memkit.store.Store.transaction`.
 
-        :param namespace: whose writes (for the PostgreSQL store: here one lock covers the whole file).
+        :param namespace: whose writes. :param exclusive: whether the writers of the namespace take turns.
+            Both are for the PostgreSQL store: here one lock covers the whole file.
         """
         with self.reading(writer=True) as conn:
             if self.read_only is not None:

@@ -172,10 +172,15 @@ class Store:
         return cursor.rowcount > 0
 
     def claim_exchange(self, exchange_id: int, owner: str) -> bool:
-        """Claim an unfinished exchange for ``owner``, unless another program's claim on it still holds."""
-        with self.transaction() as conn:
+        """Claim an unfinished exchange for ``owner``, unless another program's claim on it still holds.
+
+        On PostgreSQL the row is read ``FOR UPDATE SKIP LOCKED``: of two programs claiming it at once,
+        one gets it and the other is told no at once, without waiting.
+        """
+        with self._shared.transaction(self.namespace, exclusive=False) as conn:
             row = conn.execute(
-                "SELECT owner, lease_until FROM mem_exchanges WHERE id = ? AND namespace = ? AND status != 'done'",
+                "SELECT owner, lease_until FROM mem_exchanges WHERE id = ? AND namespace = ? AND status != 'done'"
+                + self._shared.lock_rows,
                 (exchange_id, self.namespace),
             ).fetchone()
             if row is None or not is_claimable(row[0], row[1], owner):

@@ -6,6 +6,7 @@ is tested on both stores by the modules that use the ``store_db`` fixture.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -97,6 +98,37 @@ def test_any_text_is_a_valid_query(pg: MemoryDB) -> None:
         pg.search(query)
     assert [h.content for h in pg.search("tom & ! ('")] == ["Ana's cat* is called (Tom) & she's 100% sure!"]
     assert pg.search("100% sure")[0].matched
+
+
+def test_two_workers_never_claim_one_exchange(pg_url: str) -> None:
+    with MemoryDB(pg_url) as first:
+        exchanges = [first.log_exchange([memkit.Utterance("Ana", f"message {i}")]) for i in range(40)]
+    won: dict[int, list[str]] = {exchange: [] for exchange in exchanges}
+    start = threading.Barrier(6)
+
+    def worker(name: str) -> None:
+        with MemoryDB(pg_url) as db:
+            start.wait()
+            for exchange in exchanges:
+                if db.claim_exchange(exchange, name):
+                    won[exchange].append(name)
+
+    threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert {exchange: len(names) for exchange, names in won.items()} == {exchange: 1 for exchange in exchanges}
+
+
+def test_a_claim_skips_an_exchange_another_program_is_claiming_instead_of_waiting(pg_url: str) -> None:
+    with MemoryDB(pg_url) as first, MemoryDB(pg_url, timeout=30) as second:
+        exchange = first.log_exchange([memkit.Utterance("Ana", "hello")])
+        with first.transaction() as conn:
+            conn.execute("SELECT id FROM mem_exchanges WHERE id = ? FOR UPDATE", (exchange,))
+            assert second.claim_exchange(exchange, "second") is False  # told at once, not after 30 s
+        assert second.claim_exchange(exchange, "second") is True
+        assert first.claim_exchange(exchange, "first") is False  # the second's claim holds
 
 
 def test_a_lost_connection_is_a_database_error_and_nothing_of_the_transaction_is_written(

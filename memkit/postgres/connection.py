@@ -206,6 +206,8 @@ class PgConnection:
     """The pool and per-thread transactions shared by every namespace view of one database."""
 
     dialect = "postgres"
+    #: Appended to a SELECT that claims rows: take them locked, and skip those another program is claiming.
+    lock_rows = " FOR UPDATE SKIP LOCKED"
 
     def __init__(self, pool: Any, path: str, read_only: str | None, timeout: float) -> None:
         self.pool = pool
@@ -259,12 +261,13 @@ class PgConnection:
             return conn.execute(sql, params).fetchall()
 
     @contextmanager
-    def transaction(self, namespace: str) -> Iterator[PgConn]:
+    def transaction(self, namespace: str, *, exclusive: bool = True) -> Iterator[PgConn]:
         """One transaction on this thread's connection (a savepoint inside another), see :meth:`Store.transaction`.
 
-        The namespace's writer lock is taken first, so its writers take turns.
+        :param exclusive: take the namespace's writer lock first; without it, the transaction relies on
+            the row locks it takes (claims read their rows ``FOR UPDATE SKIP LOCKED``).
         """
-        lock = "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))"
+        lock = "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))" if exclusive else "SELECT 1"
         if self.read_only is not None:
             raise DatabaseError(f"cannot write: {self.read_only}")
         state = self._state
@@ -272,7 +275,7 @@ class PgConnection:
             conn = state.conn
             conn.execute_stored("SAVEPOINT memkit_nested")
             try:
-                conn.execute_stored(lock, (namespace,))
+                conn.execute_stored(lock, (namespace,) if exclusive else ())
                 yield conn
             except BaseException:
                 _quietly(conn, "ROLLBACK TO memkit_nested", "RELEASE memkit_nested")
@@ -284,7 +287,7 @@ class PgConnection:
             conn = PgConn(raw, self.path)
             try:
                 conn.execute_stored("BEGIN")
-                conn.execute_stored(lock, (namespace,))
+                conn.execute_stored(lock, (namespace,) if exclusive else ())
             except BaseException:
                 _quietly(conn, "ROLLBACK")
                 raise
