@@ -167,3 +167,57 @@ def test_another_programs_database_is_left_untouched(pg_cluster: Any) -> None:
 def test_an_unreachable_server_says_how_to_fix_it(tmp_path: Any) -> None:
     with pytest.raises(DatabaseError, match="check the server runs"):
         MemoryDB(f"postgresql://nobody@/nothing?host={tmp_path}", timeout=2)
+
+
+def test_export_piped_into_import_moves_a_memory_from_the_file_to_the_server(pg_url: str, tmp_path: Any) -> None:
+    import subprocess
+    import sys
+
+    from memkit.lifecycle import supersede
+    from memkit.links import link
+
+    path = tmp_path / "memory.db"
+    with MemoryDB(path, namespace="ana") as source:
+        coffee, lisbon, trip = source.add_cells(
+            [cell("Ana prefers coffee.", "food"), cell("Ana lives in Lisbon.", "home"), cell("A trip to Porto.")]
+        )
+        tea = source.add_cell(scene="food", cell_type="preference", salience=0.6, content="Ana prefers tea.")
+        supersede(source, coffee, tea, action="update")
+        source.archive([trip])
+        link(source, tea, lisbon, "same-subject", reason="both about Ana")
+        source.upsert_scene("food", "Ana drinks tea now.")
+        wanted = export_view(source)
+    export = subprocess.Popen(
+        [sys.executable, "-m", "memkit", "export", "--db", str(path), "--namespace", "ana", "-"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    imported = subprocess.run(
+        [sys.executable, "-m", "memkit", "import", "--db", pg_url, "--namespace", "ana", "-"],
+        stdin=export.stdout,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert export.stdout is not None
+    export.stdout.close()
+    said = export.stderr.read() if export.stderr else b""
+    assert (export.wait(), said) == (0, b"wrote 10 lines to standard output\n")
+    assert (imported.returncode, imported.stderr) == (0, "")
+    assert imported.stdout.startswith("imported 4 cells into postgresql://postgres@")
+    with MemoryDB(pg_url, namespace="ana") as target:
+        assert export_view(target) == wanted
+        assert target.check_integrity() == []
+
+
+def export_view(db: MemoryDB) -> dict[str, Any]:
+    """What an export carries, without the ids and creation times it does not."""
+    ids = {c.id: c.content for c in db.list_cells(include_history=True)}
+    return {
+        "cells": sorted(
+            (c.scene, c.content, c.seen_count, c.valid_until, c.archived_at)
+            for c in db.list_cells(include_history=True)
+        ),
+        "scenes": sorted((s.scene, s.summary) for s in db.list_scenes(include_history=True)),
+        "links": sorted((ids[x.source], ids[x.target], x.kind, x.reason) for x in db.links()),
+    }
