@@ -14,6 +14,7 @@ import pytest
 import memkit
 from memkit import DatabaseError, MemoryDB, NewCell
 from memkit.postgres.migrations import MIGRATIONS
+from memkit.postgres.roles import add_student
 
 
 @pytest.fixture
@@ -142,6 +143,41 @@ def test_a_lost_connection_is_a_database_error_and_nothing_of_the_transaction_is
         pg.add_cells([cell("never")])
     assert "nothing of it was written" in str(raised.value)
     assert [c.content for c in pg.list_cells()] == ["kept"]  # the pool gave a new connection
+    assert pg.check_integrity() == []
+
+
+def test_each_role_reads_and_writes_only_its_own_namespace_even_with_raw_sql(
+    pg: MemoryDB, pg_cluster: Any, pg_url: str
+) -> None:
+    import psycopg
+
+    add_student(pg, "alice")
+    add_student(pg, "bob")
+    database = pg_url.split("@/")[1].split("?")[0]
+    alice_url, bob_url = pg_cluster.url(database, "alice"), pg_cluster.url(database, "bob")
+    with MemoryDB(alice_url, namespace="alice") as alice:
+        secret = alice.add_cell(scene="diary", cell_type="fact", salience=0.9, content="Alice's secret plan.")
+        assert [h.id for h in alice.search("secret plan")] == [secret]
+    with MemoryDB(bob_url, namespace="bob") as bob:
+        bob.add_cell(scene="diary", cell_type="fact", salience=0.5, content="Bob's own note.")
+        assert bob.sql("SELECT content FROM mem_cells") == [{"content": "Bob's own note."}]
+        assert bob.for_namespace("alice").list_cells() == []
+        assert not bob.for_namespace("alice").search("secret plan")
+        with pytest.raises(DatabaseError, match="row-level security"):
+            bob.for_namespace("alice").add_cell(scene="diary", cell_type="fact", salience=0.5, content="forged")
+    with psycopg.connect(bob_url, autocommit=True) as raw:
+        assert raw.execute("SELECT count(*) FROM mem_cells WHERE namespace = 'alice'").fetchone() == (0,)
+        assert raw.execute("SELECT count(*) FROM mem_cells_fts").fetchone() == (1,)
+        assert raw.execute("UPDATE mem_cells SET content = 'changed' WHERE id = %s", (secret,)).rowcount == 0
+        assert raw.execute("DELETE FROM mem_cells WHERE id = %s", (secret,)).rowcount == 0
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+            raw.execute(
+                "INSERT INTO mem_cells (namespace, scene, cell_type, salience, content, created_at)"
+                " VALUES ('alice', 'diary', 'fact', 0.5, 'forged', '2026-01-01')"
+            )
+    assert [(c.namespace, c.content) for c in pg.for_namespace("alice").list_cells()] == [
+        ("alice", "Alice's secret plan.")
+    ]  # the teacher, owner of the tables, sees every namespace
     assert pg.check_integrity() == []
 
 

@@ -171,10 +171,29 @@ INSERT INTO mem_cells_fts (id, namespace, document)
 SELECT id, namespace, mem_cells_document(content, scene, context) FROM mem_cells;
 """
 
+#: The tables whose rows belong to a namespace, named in a column of their own.
+_NAMESPACED = ("mem_exchanges", "mem_cells", "mem_scenes", "mem_links", "mem_history", "mem_owed_summaries",
+               "mem_cells_fts")  # fmt: skip
+
+_ROW_SECURITY_SQL = "\n".join(
+    [
+        *(
+            f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;\n"
+            f"CREATE POLICY mem_own_namespace ON {table} USING (namespace = current_user);"
+            for table in _NAMESPACED
+        ),
+        "ALTER TABLE mem_recalls ENABLE ROW LEVEL SECURITY;",
+        "CREATE POLICY mem_own_namespace ON mem_recalls"
+        " USING (EXISTS (SELECT 1 FROM mem_cells c WHERE c.id = cell_id));",
+    ]
+)
+
 #: (name, SQL) in order; never edit or reorder a released one, add a new one at the end.
 MIGRATIONS: list[tuple[str, str]] = [
     ("p001_tables", _TABLES_SQL),
     ("p002_full_text", _FULL_TEXT_SQL),
+    # The table owner (the teacher) sees every namespace; any other role only the namespace named like it.
+    ("p003_row_security", _ROW_SECURITY_SQL),
 ]
 
 
