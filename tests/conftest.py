@@ -68,7 +68,7 @@ REQUIRE_POSTGRES_ENV = "MEMKIT_REQUIRE_POSTGRES"
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[Any]:
     """A throwaway PostgreSQL cluster for the test session (Unix socket in a temporary folder, no TCP port)."""
-    from .pg_cluster import start_cluster
+    from bench.pg_cluster import start_cluster
 
     try:
         import psycopg  # noqa: F401

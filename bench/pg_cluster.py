@@ -1,6 +1,6 @@
 """A throwaway PostgreSQL cluster in a temporary folder, reached only through a Unix socket.
 
-Used by the tests (one cluster per test session) and by ``bench/scale.py``.
+Used by the tests (one cluster per test session) and by the benchmarks that compare the two stores.
 PostgreSQL refuses to run as root, so when this process is root the server
 runs as the ``postgres`` system user, in a folder that user owns.
 """
