@@ -257,3 +257,16 @@ def export_view(db: MemoryDB) -> dict[str, Any]:
         "scenes": sorted((s.scene, s.summary) for s in db.list_scenes(include_history=True)),
         "links": sorted((ids[x.source], ids[x.target], x.kind, x.reason) for x in db.links()),
     }
+
+
+def test_keys_never_reach_the_server_and_its_password_never_shows(pg_url: str) -> None:
+    secret = "sk-proj-" + "Q7xW2mZ9" * 6
+    with_password = pg_url.replace("postgres@", "postgres:Pa55-w0rd-not-shown@")
+    with MemoryDB(with_password) as db:
+        db.add_cell(scene="keys", cell_type="fact", salience=0.5, content=f"My key is {secret}.")
+        db.log_exchange([memkit.Utterance("Ana", f"remember {secret}")], source_id=secret)
+        stored = db.sql("SELECT content FROM mem_cells") + db.sql("SELECT utterances, source_id FROM mem_exchanges")
+        history = db.sql("SELECT after FROM mem_history")
+        shown = f"{db!r} {db.path}"
+    assert secret not in f"{stored} {history}" and "[redacted key]" in str(stored)
+    assert "Pa55-w0rd" not in shown and shown.startswith("MemoryDB(path='postgresql://postgres@")
