@@ -1,4 +1,4 @@
-"""MemoryDB: memory cells and scenes in one SQLite file.
+"""MemoryDB: memory cells and scenes in one SQLite file (or on a PostgreSQL server, see :mod:`memkit.postgres`).
 
 One connection per database, shared by every thread through a lock, so a
 chat thread, a background memory update and a notebook cell can all use the

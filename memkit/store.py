@@ -1,8 +1,14 @@
-"""The store under :class:`memkit.MemoryDB`: one SQLite file shared by every namespace view.
+"""The store under :class:`memkit.MemoryDB`: one database shared by every namespace view.
 
 Transactions, history changes (see :mod:`memkit.history`), the log of the
 exchanges memory is built from, read-only SQL to look inside, and the health
 check. What memory *is* (cells, search, scenes) is in :mod:`memkit.db`.
+
+The database is a SQLite file (:class:`memkit.connection.Connection`) or a
+PostgreSQL server (:class:`memkit.postgres.connection.PgConnection`): the
+connection object runs transactions and trusted reads, and the few things
+that differ (read-only SQL, the health check of the index, search) are asked
+of :mod:`memkit.postgres` when its ``dialect`` is ``"postgres"``.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ _S = TypeVar("_S", bound="Store")
 
 
 class Store:
-    """A namespace's view of one shared SQLite connection (the base of :class:`memkit.MemoryDB`)."""
+    """A namespace's view of one shared database connection (the base of :class:`memkit.MemoryDB`)."""
 
     namespace: str
     clock: Clock
@@ -242,6 +248,9 @@ class Store:
         and that no cells belong to an exchange not marked done (an exchange's
         cells are stored in the transaction that marks it done, so it has all
         of them or none).
+
+        On PostgreSQL: the migrations recorded and the tables present, and that
+        each cell's ``tsvector`` is the one its text gives, instead of SQLite's own checks.
         """
         if self._shared.dialect == "postgres":
             from .postgres.checks import server_problems
