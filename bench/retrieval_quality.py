@@ -10,7 +10,10 @@ questions (categories 1-4; category 5 has no answer in the conversation):
 - ``bm25okapi``: rank_bm25's BM25Okapi over the raw turns;
 - ``memkit-turns``: memkit storing each turn as one cell (``add_cells``), ``search``;
 - ``memkit-ingest``: memkit's whole pipeline (``MemoryManager.ingest`` through
-  the offline engine), ``search``, hits mapped back to turns by ``source_id``.
+  the offline engine), ``search``, hits mapped back to turns by ``source_id``;
+- ``memkit-turns-postgres`` (asked for by name only): ``memkit-turns`` on the PostgreSQL
+  store, each conversation a namespace of one database: the same cues, ``ts_rank_cd`` instead
+  of bm25. The server is ``--postgres URL``, else a throwaway cluster started for the run.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from memkit.datasets import Question
 from memkit.evaluation import DEFAULT_KS, RetrievalReport, memkit_search, score_retrieval
 from memkit.retrieval import STOPWORDS
 
-__all__ = ["CATEGORY_NAMES", "SYSTEMS", "main", "measure"]
+__all__ = ["CATEGORY_NAMES", "SERVER_SYSTEMS", "SYSTEMS", "main", "measure"]
 
 #: What LoCoMo's question categories ask for.
 CATEGORY_NAMES = {"1": "multi-hop", "2": "temporal", "3": "open-domain", "4": "single-hop", "all": "overall"}
@@ -124,9 +127,11 @@ def exchange_context(turns: Sequence[Turn], index: int, captions: bool) -> str |
     return " ".join(around) or None
 
 
-def memkit_turns_db(conversation: Conversation, captions: bool) -> memkit.MemoryDB:
+def memkit_turns_db(
+    conversation: Conversation, captions: bool, target: str = ":memory:", namespace: str = "default"
+) -> memkit.MemoryDB:
     """memkit, each turn one cell in its session's scene, dated, with the turns around it as context."""
-    db = memkit.MemoryDB(clock=memkit.ManualClock(_end_of(conversation)), ranking=RANKING)
+    db = memkit.MemoryDB(target, namespace=namespace, clock=memkit.ManualClock(_end_of(conversation)), ranking=RANKING)
     turns = conversation.turns
     db.add_cells(
         memkit.NewCell(
@@ -160,6 +165,27 @@ def memkit_ingest_db(conversation: Conversation, captions: bool) -> memkit.Memor
 def memkit_turns_search(conversation: Conversation, captions: bool) -> Search:
     """``memkit.MemoryDB.search`` over :func:`memkit_turns_db` (one cell per turn)."""
     return memkit_search(memkit_turns_db(conversation, captions), overfetch=1)
+
+
+#: The PostgreSQL database ``memkit-turns-postgres`` writes to (set by :func:`main`, or by the caller).
+POSTGRES_URL: str | None = None
+
+
+def memkit_turns_postgres_search(conversation: Conversation, captions: bool) -> Search:
+    """:func:`memkit_turns_search` on the PostgreSQL store, the conversation in a namespace of its own."""
+    if POSTGRES_URL is None:
+        raise SystemExit("memkit-turns-postgres needs a server: pass --postgres URL")
+    namespace = f"{conversation.name}-{'captions' if captions else 'plain'}"
+    db = memkit.MemoryDB(POSTGRES_URL, namespace=namespace)
+    if db.count_cells(include_history=True) == 0:
+        db.close()
+        db = memkit_turns_db(conversation, captions, POSTGRES_URL, namespace)
+    else:
+        db.close()
+        db = memkit.MemoryDB(
+            POSTGRES_URL, namespace=namespace, clock=memkit.ManualClock(_end_of(conversation)), ranking=RANKING
+        )
+    return memkit_search(db, overfetch=1)
 
 
 def memkit_ingest_search(conversation: Conversation, captions: bool) -> Search:
@@ -209,6 +235,10 @@ SYSTEMS: dict[str, Callable[[Conversation, bool], Search]] = {
     "memkit-turns": memkit_turns_search,
     "memkit-ingest": memkit_ingest_search,
 }
+#: Systems that need a PostgreSQL server: run only when named in ``--systems``.
+SERVER_SYSTEMS: dict[str, Callable[[Conversation, bool], Search]] = {
+    "memkit-turns-postgres": memkit_turns_postgres_search,
+}
 
 
 def percentile(values: Sequence[float], share: float) -> float:
@@ -233,7 +263,7 @@ def measure(
         built = 0.0
         for conversation in conversations:
             started = time.perf_counter()
-            search = SYSTEMS[name](conversation, captions)
+            search = {**SYSTEMS, **SERVER_SYSTEMS}[name](conversation, captions)
             built += time.perf_counter() - started
             for question in conversation.questions:
                 started = time.perf_counter()
@@ -307,7 +337,14 @@ def plot(results: dict[str, tuple[RetrievalReport, dict[str, float]]], path: Pat
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--locomo", help="a LoCoMo-format JSON file (default: ../shared/data/locomo_dev.json)")
-    parser.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated, from: " + ", ".join(SYSTEMS))
+    parser.add_argument(
+        "--systems",
+        default=",".join(SYSTEMS),
+        help="comma-separated, from: " + ", ".join([*SYSTEMS, *SERVER_SYSTEMS]),
+    )
+    parser.add_argument(
+        "--postgres", help="the PostgreSQL database for memkit-turns-postgres (default: a throwaway one)"
+    )
     parser.add_argument("--conversations", type=int, default=None, help="only the first N conversations")
     parser.add_argument("--no-captions", action="store_true", help="leave out the captions of shared photos")
     parser.add_argument(
@@ -321,9 +358,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
-    unknown = [s for s in systems if s not in SYSTEMS]
+    unknown = [s for s in systems if s not in SYSTEMS and s not in SERVER_SYSTEMS]
     if unknown:
-        parser.error(f"unknown system(s) {unknown}; choose from {', '.join(SYSTEMS)}")
+        parser.error(f"unknown system(s) {unknown}; choose from {', '.join([*SYSTEMS, *SERVER_SYSTEMS])}")
     global RANKING
     try:
         changes = dict(item.split("=", 1) for item in args.ranking.split(",") if item.strip())
@@ -338,7 +375,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     questions = sum(1 for c in conversations for q in c.questions if q.evidence)
     print(f"{path.name}: {len(conversations)} conversations, {turns} turns, {questions} questions with evidence")
     print(f"photo captions {'left out' if args.no_captions else 'included'}; memkit {memkit.__version__}; {RANKING}\n")
-    results = measure(conversations, systems, captions=not args.no_captions)
+    global POSTGRES_URL
+    cluster = None
+    if any(s in SERVER_SYSTEMS for s in systems):
+        if args.postgres:
+            POSTGRES_URL = args.postgres
+        else:
+            from bench.pg_cluster import start_cluster
+
+            cluster = start_cluster()
+            POSTGRES_URL = cluster.create_database("locomo")
+    try:
+        results = measure(conversations, systems, captions=not args.no_captions)
+    finally:
+        if cluster is not None:
+            cluster.stop()
     print(format_results(results))
     if args.plot:
         plot(results, args.plot)

@@ -33,6 +33,7 @@ long posting lists.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
@@ -78,10 +79,10 @@ def synthetic_cells(count: int, *, seed: int = 1, vocabulary: int = 20_000) -> l
     """``count`` cells of 8-24 Zipf-distributed words, in 50 scenes, dated over a year."""
     rng = random.Random(seed)
     words = _vocabulary(vocabulary)
-    weights = _zipf_weights(vocabulary)
+    cumulative = list(itertools.accumulate(_zipf_weights(vocabulary)))  # the same draws as weights=, made once
     cells = []
     for index in range(count):
-        text = " ".join(rng.choices(words, weights, k=rng.randint(8, 24)))
+        text = " ".join(rng.choices(words, cum_weights=cumulative, k=rng.randint(8, 24)))
         cells.append(
             memkit.NewCell(
                 scene=f"scene-{rng.randrange(50)}",
@@ -99,12 +100,15 @@ def synthetic_queries(count: int, *, seed: int = 2, vocabulary: int = 20_000) ->
     """``count`` questions: an opener, then two or three content words drawn with the cells' frequencies."""
     words = _vocabulary(vocabulary)
     content = words[len(_FUNCTION_WORDS) :]
-    weights = _zipf_weights(vocabulary)[len(_FUNCTION_WORDS) :]
+    cumulative = list(itertools.accumulate(_zipf_weights(vocabulary)[len(_FUNCTION_WORDS) :]))
     pick = random.Random(seed)
-    return [
-        f"{pick.choice(_QUESTION_OPENERS)} {' '.join(pick.choices(content, weights, k=pick.randint(2, 3)))}?"
-        for _ in range(count)
-    ]
+
+    def question() -> str:
+        opener = pick.choice(_QUESTION_OPENERS)
+        words = pick.choices(content, cum_weights=cumulative, k=pick.randint(2, 3))
+        return f"{opener} {' '.join(words)}?"
+
+    return [question() for _ in range(count)]
 
 
 def _rows(db: MemoryDB, cells: Sequence[memkit.NewCell]) -> list[tuple[object, ...]]:

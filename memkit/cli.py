@@ -12,7 +12,7 @@ from .db import MemoryDB
 from .errors import MemkitError
 from .llm import choose_backend
 from .manager import MemoryManager
-from .transfer import export_jsonl, import_jsonl
+from .transfer import export_jsonl, export_lines, import_jsonl
 
 __all__ = ["DEMO_MESSAGES", "main"]
 
@@ -84,16 +84,27 @@ def _chat(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     db = MemoryDB(args.db, namespace=args.namespace, read_only=True)
-    lines = export_jsonl(db, args.file)
-    print(f"wrote {lines} lines to {args.file}")
+    if args.file == "-":
+        lines = export_lines(db)
+        sys.stdout.writelines(lines)
+        sys.stdout.flush()
+        print(f"wrote {len(lines)} lines to standard output", file=sys.stderr)
+    else:
+        print(f"wrote {export_jsonl(db, args.file)} lines to {args.file}")
     return 0
 
 
 def _import(args: argparse.Namespace) -> int:
     db = MemoryDB(args.db, namespace=args.namespace)
-    result = import_jsonl(db, args.file)
+    text = None
+    if args.file == "-":
+        try:
+            text = sys.stdin.buffer.read().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise MemkitError(f"standard input is not a memkit export: it is not UTF-8 text ({exc})") from exc
+    result = import_jsonl(db, args.file, text=text)
     already = f" ({result.skipped} already there)" if result.skipped else ""
-    print(f"imported {result.added} cells{already} into {args.db}")
+    print(f"imported {result.added} cells{already} into {db.path}")
     return 0
 
 
@@ -108,11 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
     for sub in (demo, chat):
         _backend_args(sub)
     export = commands.add_parser("export", help="write a database's memory to JSON Lines")
-    export.add_argument("--db", required=True)
-    export.add_argument("file")
+    export.add_argument("--db", required=True, help="database file, or postgresql://user@host/dbname")
+    export.add_argument("file", help="where to write it; - for standard output")
     imp = commands.add_parser("import", help="add memory from a JSON Lines export")
-    imp.add_argument("--db", required=True)
-    imp.add_argument("file")
+    imp.add_argument("--db", required=True, help="database file, or postgresql://user@host/dbname")
+    imp.add_argument("file", help="the export to read; - for standard input")
     for sub in (demo, chat, export, imp):
         sub.add_argument("--namespace", default="default", help="whose memory (default: 'default')")
     return parser

@@ -13,7 +13,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -278,6 +278,63 @@ class Connection:
     reader_lock: threading.Lock = field(default_factory=threading.Lock)
     writer: int | None = None  # the thread inside a transaction on ``conn``, if any
     fts_totals: dict[tuple[int, str], tuple[tuple[int, int], int, int]] = field(default_factory=dict)  # memkit.fts
+
+    #: Which SQL this store speaks (the PostgreSQL store says "postgres").
+    dialect = "sqlite"
+    #: Appended to a SELECT that claims rows: nothing, as a transaction holds the whole file's write lock.
+    lock_rows = ""
+
+    @contextmanager
+    def transaction(self, namespace: str, *, exclusive: bool = True) -> Iterator[sqlite3.Connection]:
+        """One transaction (a savepoint inside another), see :meth:`memkit.store.Store.transaction`.
+
+        :param namespace: whose writes. :param exclusive: whether the writers of the namespace take turns.
+            Both are for the PostgreSQL store: here one lock covers the whole file.
+        """
+        with self.reading(writer=True) as conn:
+            if self.read_only is not None:
+                raise DatabaseError(f"cannot write: {self.read_only}")
+            nested = conn.in_transaction
+            try:
+                conn.execute("SAVEPOINT memkit_nested" if nested else "BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise wrap_error(exc, self.path) from exc
+            if not nested:
+                self.writer = threading.get_ident()  # this thread's reads now see what it writes
+            try:
+                yield conn
+            except BaseException as exc:
+                try:
+                    if nested:
+                        conn.execute("ROLLBACK TO memkit_nested")
+                        conn.execute("RELEASE memkit_nested")
+                    else:
+                        conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # the original error says more than the failed rollback
+                if isinstance(exc, sqlite3.Error):
+                    raise wrap_error(exc, self.path) from exc
+                raise
+            else:
+                try:
+                    conn.execute("RELEASE memkit_nested" if nested else "COMMIT")
+                except sqlite3.Error as exc:
+                    if not nested and conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise wrap_error(exc, self.path) from exc
+            finally:
+                if not nested:
+                    self.writer = None
+
+    def rows(self, sql: str, params: Sequence[Any] = (), *, writer: bool = False) -> list[sqlite3.Row]:
+        """The rows of one trusted statement (see :meth:`reading` for which connection runs it)."""
+        with self.reading(writer=writer) as conn:
+            try:
+                cursor = conn.execute(sql, params)
+                cursor.row_factory = sqlite3.Row
+                return cursor.fetchall()
+            except sqlite3.Error as exc:
+                raise wrap_error(exc, self.path) from exc
 
     @contextmanager
     def reading(self, *, writer: bool = False) -> Iterator[sqlite3.Connection]:

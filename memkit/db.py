@@ -1,4 +1,4 @@
-"""MemoryDB: memory cells and scenes in one SQLite file.
+"""MemoryDB: memory cells and scenes in one SQLite file (or on a PostgreSQL server, see :mod:`memkit.postgres`).
 
 One connection per database, shared by every thread through a lock, so a
 chat thread, a background memory update and a notebook cell can all use the
@@ -73,10 +73,20 @@ def _clean_context(context: object) -> str | None:
     return cleaned or None
 
 
+def _open(target: str, timeout: float, *, read_only: bool, durable: bool) -> Connection:
+    """The file at ``target``, or the PostgreSQL database when ``target`` is a ``postgresql://`` URL."""
+    if target.startswith(("postgresql://", "postgres://")):
+        from .postgres.connection import open_postgres
+
+        return open_postgres(target, timeout, read_only=read_only)  # type: ignore[return-value]
+    return open_connection(target, timeout, read_only=read_only, durable=durable)
+
+
 class MemoryDB(MemoryOperations, Store):
     """Memory cells and scene summaries stored in SQLite, with ranked full-text search.
 
-    :param path: a file path for a persistent database, or ``":memory:"``.
+    :param path: a file path for a persistent database, ``":memory:"``, or the URL of a PostgreSQL
+        database (``postgresql://user@host/dbname``, needs ``pip install "memkit[postgres]"``).
     :param namespace: whose memories this object reads and writes; two
         namespaces in one file never see each other's cells or scenes.
     :param clock: returns the current time (inject one for deterministic tests).
@@ -86,7 +96,8 @@ class MemoryDB(MemoryOperations, Store):
     :param read_only: open an existing file for reading only (a missing file is an error, never created).
     :param durable: sync every commit to the disk, so it survives a power cut or an operating-system
         crash too (a crash of the program loses nothing committed either way); slower commits.
-    :raises DatabaseError: the file is not a memkit/SQLite database or cannot be opened.
+    :raises DatabaseError: the file is not a memkit/SQLite database or cannot be opened (or the server
+        cannot be reached).
     :raises SchemaVersionError: the file was written by a newer memkit.
     """
 
@@ -113,7 +124,7 @@ class MemoryDB(MemoryOperations, Store):
         self.clock: Clock = clock or utc_now
         self.ranking = ranking or Ranking()
         self.cell_types: tuple[str, ...] = tuple(cell_types)
-        self._shared = _shared or open_connection(os.fspath(path), timeout, read_only=read_only, durable=durable)
+        self._shared = _shared or _open(os.fspath(path), timeout, read_only=read_only, durable=durable)
 
     def for_namespace(self, namespace: str) -> MemoryDB:
         """A view of the same database for another namespace (shares the connection)."""
@@ -206,7 +217,9 @@ class MemoryDB(MemoryOperations, Store):
             existed = self._existing_scenes(scenes)
             last = change.conn.execute("SELECT COALESCE(MAX(id), 0) FROM mem_cells").fetchone()[0]
             change.conn.executemany(self._INSERT, rows)
-            cursor = change.conn.execute("SELECT * FROM mem_cells WHERE id > ? ORDER BY id", (last,))
+            cursor = change.conn.execute(  # the namespace's writers take turns, so these are the rows just added
+                "SELECT * FROM mem_cells WHERE id > ? AND namespace = ? ORDER BY id", (last, self.namespace)
+            )
             names = [d[0] for d in cursor.description]
             added = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
             self._new_scenes(change, scenes, existed)
@@ -388,6 +401,12 @@ class MemoryDB(MemoryOperations, Store):
         ranking = self.ranking
         weights = (ranking.content_weight, ranking.scene_weight, ranking.context_weight)
         pool = ranking.pool(limit)
+        if self._shared.dialect == "postgres":
+            from .postgres.search import best_matches
+
+            columns = f"{_HIT_COLUMNS}, {_CURRENT} AS current"
+            rows = best_matches(self, query, _MAX_QUERY_TERMS, weights, columns, where, params, pool)
+            return self._scored(query, rows, limit)
         with self._shared.reading() as conn:  # alone in its file, FTS5's bm25 is the namespace's own (memkit.fts)
             own = (
                 fts.relevance(conn, self.namespace, phrases, weights, self._shared.fts_totals)
@@ -405,7 +424,11 @@ class MemoryDB(MemoryOperations, Store):
             if len(kept) >= max(limit, pool // 2) or len(rows) < fetch:
                 break
             fetch *= 4
-        rows = kept[:pool]
+        return self._scored(query, kept[:pool], limit)
+
+    def _scored(self, query: str, rows: list[Any], limit: int) -> list[Hit]:
+        """The best ``limit`` of ``rows`` (matches with their relevance), scored by the ranking cues."""
+        ranking = self.ranking
         candidates = [
             Candidate(
                 row["relevance"], row["salience"], row["occurred_at"] or row["created_at"], row["scene"], row["content"]
@@ -504,7 +527,7 @@ class MemoryDB(MemoryOperations, Store):
         (its ``archived_at`` is when its last current cell went) and is listed
         only with ``include_history=True``.
         """
-        return self._scenes("1", [], include_history=include_history)
+        return self._scenes("TRUE", [], include_history=include_history)
 
     def _scenes(self, condition: str, params: list[Any], *, include_history: bool) -> list[Scene]:
         current, current_params = self.cell_filter()
@@ -521,7 +544,7 @@ class MemoryDB(MemoryOperations, Store):
                        (SELECT MAX(c.id) FROM mem_cells c
                         WHERE c.namespace = s.namespace AND c.scene = s.scene) AS last_cell
                 FROM mem_scenes s WHERE s.namespace = ? AND {condition}
-            )
+            ) AS scenes
             WHERE ? OR cell_count = 0 OR live > 0
             ORDER BY last_cell IS NULL, last_cell DESC, updated_at DESC, scene
             """,

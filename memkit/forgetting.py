@@ -116,7 +116,7 @@ def mark_recalled(db: MemoryDB, cell_ids: Iterable[int]) -> None:
             "INSERT INTO mem_recalls (cell_id, recall_count, last_recalled_at)"
             " SELECT id, 1, ? FROM mem_cells WHERE id = ? AND namespace = ?"
             " ON CONFLICT (cell_id) DO UPDATE"
-            " SET recall_count = recall_count + 1, last_recalled_at = excluded.last_recalled_at",
+            " SET recall_count = mem_recalls.recall_count + 1, last_recalled_at = excluded.last_recalled_at",
             [(now, cell_id, db.namespace) for cell_id in ids],
         )
 

@@ -1,15 +1,20 @@
-"""The store under :class:`memkit.MemoryDB`: one SQLite file shared by every namespace view.
+"""The store under :class:`memkit.MemoryDB`: one database shared by every namespace view.
 
 Transactions, history changes (see :mod:`memkit.history`), the log of the
 exchanges memory is built from, read-only SQL to look inside, and the health
 check. What memory *is* (cells, search, scenes) is in :mod:`memkit.db`.
+
+The database is a SQLite file (:class:`memkit.connection.Connection`) or a
+PostgreSQL server (:class:`memkit.postgres.connection.PgConnection`): the
+connection object runs transactions and trusted reads, and the few things
+that differ (read-only SQL, the health check of the index, search) are asked
+of :mod:`memkit.postgres` when its ``dialect`` is ``"postgres"``.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -23,13 +28,16 @@ from .rawsql import ReadOnlySQLError, run_read_only
 from .schema import schema_differences
 from .types import Utterance, clean_text
 
-__all__ = ["Store"]
+__all__ = ["READ_ONLY_HINT", "Store"]
+
+#: What a write refused by :meth:`Store.sql` is told.
+READ_ONLY_HINT = "db.sql() only reads; change memory with add_cell, update_cell, delete_cell or upsert_scene"
 
 _S = TypeVar("_S", bound="Store")
 
 
 class Store:
-    """A namespace's view of one shared SQLite connection (the base of :class:`memkit.MemoryDB`)."""
+    """A namespace's view of one shared database connection (the base of :class:`memkit.MemoryDB`)."""
 
     namespace: str
     clock: Clock
@@ -66,44 +74,11 @@ class Store:
         """Run the writes inside the ``with`` block as one atomic transaction.
 
         Nested blocks become savepoints. On an exception everything written
-        in the block is rolled back and the exception propagates (sqlite3
-        errors become :class:`DatabaseError`).
+        in the block is rolled back and the exception propagates (errors of
+        the database become :class:`DatabaseError`).
         """
-        shared = self._shared
-        with shared.reading(writer=True) as conn:
-            if shared.read_only is not None:
-                raise DatabaseError(f"cannot write: {shared.read_only}")
-            nested = conn.in_transaction
-            try:
-                conn.execute("SAVEPOINT memkit_nested" if nested else "BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise wrap_error(exc, shared.path) from exc
-            if not nested:
-                shared.writer = threading.get_ident()  # this thread's reads now see what it writes
-            try:
-                yield conn
-            except BaseException as exc:
-                try:
-                    if nested:
-                        conn.execute("ROLLBACK TO memkit_nested")
-                        conn.execute("RELEASE memkit_nested")
-                    else:
-                        conn.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass  # the original error says more than the failed rollback
-                if isinstance(exc, sqlite3.Error):
-                    raise wrap_error(exc, shared.path) from exc
-                raise
-            else:
-                try:
-                    conn.execute("RELEASE memkit_nested" if nested else "COMMIT")
-                except sqlite3.Error as exc:
-                    if not nested and conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise wrap_error(exc, shared.path) from exc
-            finally:
-                if not nested:
-                    shared.writer = None
+        with self._shared.transaction(self.namespace) as conn:
+            yield conn
 
     @contextmanager
     def change(
@@ -136,14 +111,7 @@ class Store:
         For memkit's own modules (history, links, forgetting) and extensions;
         to look at memory, call :meth:`sql`, which refuses anything but reads.
         """
-        shared = self._shared
-        with shared.reading(writer=writer) as conn:
-            try:
-                cursor = conn.execute(sql, params)
-                cursor.row_factory = sqlite3.Row
-                return cursor.fetchall()
-            except sqlite3.Error as exc:
-                raise wrap_error(exc, shared.path) from exc
+        return self._shared.rows(sql, params, writer=writer)
 
     # -- exchanges (the raw log memory is built from) ----------------------------
 
@@ -210,10 +178,15 @@ class Store:
         return cursor.rowcount > 0
 
     def claim_exchange(self, exchange_id: int, owner: str) -> bool:
-        """Claim an unfinished exchange for ``owner``, unless another program's claim on it still holds."""
-        with self.transaction() as conn:
+        """Claim an unfinished exchange for ``owner``, unless another program's claim on it still holds.
+
+        On PostgreSQL the row is read ``FOR UPDATE SKIP LOCKED``: of two programs claiming it at once,
+        one gets it and the other is told no at once, without waiting.
+        """
+        with self._shared.transaction(self.namespace, exclusive=False) as conn:
             row = conn.execute(
-                "SELECT owner, lease_until FROM mem_exchanges WHERE id = ? AND namespace = ? AND status != 'done'",
+                "SELECT owner, lease_until FROM mem_exchanges WHERE id = ? AND namespace = ? AND status != 'done'"
+                + self._shared.lock_rows,
                 (exchange_id, self.namespace),
             ).fetchone()
             if row is None or not is_claimable(row[0], row[1], owner):
@@ -252,15 +225,16 @@ class Store:
         if not isinstance(statement, str):
             raise TypeError(f"statement must be a string of SQL, not {type(statement).__name__}")
         shared = self._shared
+        if shared.dialect == "postgres":
+            from .postgres.checks import run_read_only as run_on_server
+
+            return run_on_server(shared, statement, params)  # type: ignore[arg-type]
         with shared.reading() as conn:
             try:
                 return run_read_only(conn, statement, params)
             except (ReadOnlySQLError, sqlite3.Error) as exc:
                 if isinstance(exc, ReadOnlySQLError) or "readonly" in str(exc):
-                    raise ReadOnlySQLError(
-                        "db.sql() only reads; change memory with add_cell, update_cell, delete_cell or upsert_scene"
-                        f" ({exc})"
-                    ) from exc
+                    raise ReadOnlySQLError(READ_ONLY_HINT + f" ({exc})") from exc
                 raise wrap_error(exc, shared.path) from exc
 
     # -- health ------------------------------------------------------------------
@@ -274,7 +248,14 @@ class Store:
         and that no cells belong to an exchange not marked done (an exchange's
         cells are stored in the transaction that marks it done, so it has all
         of them or none).
+
+        On PostgreSQL: the migrations recorded and the tables present, and that
+        each cell's ``tsvector`` is the one its text gives, instead of SQLite's own checks.
         """
+        if self._shared.dialect == "postgres":
+            from .postgres.checks import server_problems
+
+            return server_problems(self) + self._common_problems()
         problems = [f"SQLite integrity_check: {row[0]}" for row in self.query_rows("PRAGMA integrity_check")]
         problems = [problem for problem in problems if problem != "SQLite integrity_check: ok"]
         with self._shared.reading() as conn:
@@ -297,11 +278,16 @@ class Store:
         if indexed != stored:
             missing, extra = sorted(stored - indexed)[:10], sorted(indexed - stored)[:10]
             problems.append(f"full-text index rows differ from mem_cells: not indexed {missing}, indexed only {extra}")
+        return problems + self._common_problems()
+
+    def _common_problems(self) -> list[str]:
+        """The checks both stores make: scene counts, exchanges' cells, work left unfinished."""
+        problems = []
         for row in self.query_rows(
             """
             SELECT c.namespace, c.scene, COUNT(*) AS cells, COALESCE(MAX(s.cell_count), -1) AS counted
             FROM mem_cells c LEFT JOIN mem_scenes s ON s.namespace = c.namespace AND s.scene = c.scene
-            GROUP BY c.namespace, c.scene HAVING cells != counted
+            GROUP BY c.namespace, c.scene HAVING COUNT(*) != COALESCE(MAX(s.cell_count), -1)
             UNION ALL
             SELECT s.namespace, s.scene, 0, s.cell_count FROM mem_scenes s
             WHERE s.cell_count != 0 AND NOT EXISTS
@@ -315,7 +301,7 @@ class Store:
         for row in self.query_rows(
             """
             SELECT e.id, e.status, COUNT(c.id) AS cells FROM mem_exchanges e
-            JOIN mem_cells c ON c.exchange_id = e.id WHERE e.status != 'done' GROUP BY e.id ORDER BY e.id
+            JOIN mem_cells c ON c.exchange_id = e.id WHERE e.status != 'done' GROUP BY e.id, e.status ORDER BY e.id
             """
         ):
             problems.append(f"exchange {row['id']} is {row['status']} but already has {row['cells']} cells")
@@ -346,7 +332,8 @@ class Store:
             SELECT c.exchange_id, COUNT(DISTINCT h.change_id) AS changes FROM mem_cells c
             JOIN mem_history h ON h.namespace = c.namespace AND h.kind = 'cell' AND h.key = CAST(c.id AS TEXT)
                 AND h.action = 'add' AND h.undone_at IS NULL
-            WHERE c.exchange_id IS NOT NULL GROUP BY c.exchange_id HAVING changes > 1 ORDER BY c.exchange_id
+            WHERE c.exchange_id IS NOT NULL GROUP BY c.exchange_id HAVING COUNT(DISTINCT h.change_id) > 1
+            ORDER BY c.exchange_id
             """
         ):
             problems.append(

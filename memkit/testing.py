@@ -78,14 +78,18 @@ def check_exchanges(db: MemoryDB, *, all_done: bool) -> list[str]:
     """
     problems = []
     rows = db.query_rows(
-        "SELECT e.id, e.status, e.utterances, group_concat(c.content, '|') AS contents"
-        " FROM mem_exchanges e LEFT JOIN mem_cells c ON c.exchange_id = e.id"
-        " WHERE e.namespace = ? GROUP BY e.id ORDER BY e.id",
-        (db.namespace,),
+        "SELECT id, status, utterances FROM mem_exchanges WHERE namespace = ? ORDER BY id", (db.namespace,)
     )
+    contents: dict[int, list[str]] = {}
+    for cell in db.query_rows(
+        "SELECT c.exchange_id, c.content FROM mem_cells c JOIN mem_exchanges e ON e.id = c.exchange_id"
+        " WHERE e.namespace = ? ORDER BY c.id",
+        (db.namespace,),
+    ):
+        contents.setdefault(cell["exchange_id"], []).append(cell["content"])
     for row in rows:
         user_text = json.loads(row["utterances"])[0][1]
-        found = sorted(row["contents"].split("|")) if row["contents"] else []
+        found = sorted(contents.get(row["id"], []))
         wanted = sorted(expected_contents(user_text))
         if row["status"] == "done" and found != wanted:
             problems.append(f"exchange {row['id']} is done with cells {found}, expected {wanted}")

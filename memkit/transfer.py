@@ -24,7 +24,7 @@ from .parsing import MAX_CONTENT_CHARS, MAX_REASON_CHARS, MAX_SUMMARY_CHARS, _cu
 from .redact import redact_secrets
 from .types import LINK_KINDS, NewCell, fits_sqlite_integer, normalise_scene
 
-__all__ = ["FORMAT_VERSION", "ImportResult", "export_jsonl", "import_jsonl"]
+__all__ = ["FORMAT_VERSION", "ImportResult", "export_jsonl", "export_lines", "import_jsonl"]
 
 #: 2: cells carry their state and a ``ref``, and links are exported. Files of version 1 import too.
 FORMAT_VERSION = 2
@@ -47,8 +47,8 @@ def _state(record: dict[str, Any]) -> dict[str, Any]:
     return state
 
 
-def export_jsonl(db: MemoryDB, path: str | os.PathLike[str]) -> int:
-    """Write the namespace's cells (history included), scenes and links to ``path``; return the number of lines."""
+def export_lines(db: MemoryDB) -> list[str]:
+    """The namespace's cells (history included), scenes and links as JSON Lines (each ending in a newline)."""
     lines: list[dict[str, Any]] = [{"kind": "memkit-export", "version": FORMAT_VERSION, "namespace": db.namespace}]
     for cell in db.list_cells(include_history=True):
         record = asdict(cell)
@@ -59,10 +59,15 @@ def export_jsonl(db: MemoryDB, path: str | os.PathLike[str]) -> int:
         lines.append({"kind": "scene", "scene": scene.scene, "summary": scene.summary})
     for x in list_links(db):
         lines.append({"kind": "link", "source": x.source, "target": x.target, "link": x.kind, "reason": x.reason})
+    return [json.dumps(line, ensure_ascii=False) + "\n" for line in lines]
+
+
+def export_jsonl(db: MemoryDB, path: str | os.PathLike[str]) -> int:
+    """Write the namespace's cells (history included), scenes and links to ``path``; return the number of lines."""
+    lines = export_lines(db)
     tmp = f"{os.fspath(path)}.tmp"
     with open(tmp, "w", encoding="utf-8") as handle:
-        for line in lines:
-            handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+        handle.writelines(lines)
     os.replace(tmp, path)
     return len(lines)
 
@@ -80,19 +85,21 @@ def _cell_key(row: Sequence[Any]) -> tuple[Any, ...]:
     return tuple(redact_secrets(v) if isinstance(v, str) else v for v in row)
 
 
-def _read_records(db: MemoryDB, path: str | os.PathLike[str]) -> tuple[list[Any], ...]:
-    """Every record of the file, checked and capped as model output is; nothing is written.
+def _read_records(db: MemoryDB, path: str | os.PathLike[str], text: str | None = None) -> tuple[list[Any], ...]:
+    """Every record of the file (or of ``text``, read from it already), checked and capped as model output is;
+    nothing is written.
 
     :raises MemkitError: a line is not valid JSON or not a memkit record (the message names it).
     """
     cells: list[tuple[Any, NewCell, dict[str, Any]]] = []  # (ref, cell, state)
     scenes: list[tuple[str, str]] = []
     links: list[tuple[Any, Any, str, str]] = []
-    try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except UnicodeDecodeError as exc:
-        raise MemkitError(f"{os.fspath(path)} is not a memkit export: it is not UTF-8 text ({exc})") from exc
+    if text is None:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+        except UnicodeDecodeError as exc:
+            raise MemkitError(f"{os.fspath(path)} is not a memkit export: it is not UTF-8 text ({exc})") from exc
     now = db.now()
     for number, line in enumerate(text.split("\n"), start=1):  # not splitlines: U+2028 may be in a string
         if not line.strip():
@@ -134,7 +141,7 @@ def _text(value: Any, what: str) -> str:
     return value
 
 
-def import_jsonl(db: MemoryDB, path: str | os.PathLike[str]) -> ImportResult:
+def import_jsonl(db: MemoryDB, path: str | os.PathLike[str], *, text: str | None = None) -> ImportResult:
     """Add the cells, scene summaries and links in ``path`` to ``db``'s namespace.
 
     The whole file is read and checked before anything is written, and it is
@@ -143,9 +150,10 @@ def import_jsonl(db: MemoryDB, path: str | os.PathLike[str]) -> ImportResult:
     skipped, so importing a file twice adds nothing the second time. Text is
     capped as model output is (a cell's content at 2,000 characters).
 
+    :param text: the export itself, already read (``path`` then only names it, as ``"-"`` for standard input).
     :raises MemkitError: a line is not valid JSON or not a memkit record.
     """
-    cells, scenes, links = _read_records(db, path)
+    cells, scenes, links = _read_records(db, path, text)
     with db.change(f"imported from {os.path.basename(os.fspath(path))}") as change:
         present: dict[tuple[Any, ...], list[int]] = {}
         for row in change.conn.execute(

@@ -165,3 +165,29 @@ def test_cost_benchmark_smoke(locomo_file: Path, capsys: pytest.CaptureFixture[s
     assert tutorial_turns[0].by_task == {"answer": 1, "extract": 1, "consolidate": 1}
     assert llm_cost.main(["--turns", "4", "--locomo", str(locomo_file)]) == 0
     assert "| memkit: calls | 3 |" in capsys.readouterr().out
+
+
+def test_scale_benchmark_smoke(pg_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import scale
+
+    plots = tmp_path / "plots"
+    argv = ["--sizes", "1000,1200", "--namespaces", "5", "--clients", "2", "--seconds", "1", "--rate", "50"]
+    argv += ["--postgres", pg_url]
+    assert scale.main([*argv, "--plot-dir", str(plots)]) == 0
+    table = [line.split(" | ") for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
+    header, rows = table[-5], table[-4:]
+    assert [row[:2] for row in rows] == [
+        ["| sqlite", "1,000"],
+        ["| sqlite", "1,200"],
+        ["| postgres", "1,000"],
+        ["| postgres", "1,200"],
+    ]
+    figures = [dict(zip(header, row, strict=True)) for row in rows]
+    assert all(float(f["searches/s"].replace(",", "")) > 0 and f["errors |"] == "0 |" for f in figures)
+    assert [path.name for path in sorted(plots.iterdir())] == [
+        "scale_search_p95_paced_50.png",
+        "scale_writes_paced_50.png",
+    ]
+    assert scale.namespaces(3) == ["probe", "ns-0000", "ns-0001"]
+    with pytest.raises(SystemExit):
+        scale.main(["--sizes", "5000,2000"])

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import pytest
+
+import memkit
 from memkit import Cell, MemoryDB, MemoryManager, WorkerAgent
+
+
+@pytest.fixture
+def db(store_db: memkit.MemoryDB) -> memkit.MemoryDB:
+    """This module's tests run on both stores: a SQLite file and a PostgreSQL database."""
+    return store_db
 
 
 def remember(db: MemoryDB, *messages: str) -> MemoryManager:

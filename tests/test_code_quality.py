@@ -56,7 +56,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "rawsql",
         "decisions",
     ),
-    "storage": ("connection", "history", "store", "links", "lifecycle", "operations", "db", "datasets"),
+    "storage": ("connection", "history", "store", "links", "lifecycle", "operations", "postgres", "db", "datasets"),
     "models": ("llm", "parsing", "evaluation", "judging"),
     "memory": ("prompts", "summaries", "forgetting", "exchanges", "shown", "manager", "transfer"),
     "agent": ("agent", "baseline"),

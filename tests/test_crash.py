@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bench.reliability import crash
-from memkit import DatabaseError, MemoryDB, MemoryManager
+from memkit import DatabaseError, MemoryDB, MemoryManager, NewCell
 from memkit.testing import NAMESPACE, KnownModel, check_exchanges, exchange_text, expected_contents
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
@@ -34,11 +34,12 @@ def run_until(code: str, signal_line: str) -> None:
     child.stdout.close()
 
 
-def test_random_kills_leave_a_healthy_file_with_whole_exchanges(tmp_path: Path) -> None:
-    report = crash(tmp_path / "crash.db", kills=8, seed=5)
+def test_random_kills_leave_a_healthy_store_with_whole_exchanges(store_url: str) -> None:
+    """On the file and on the server alike (there, the server rolls back what a killed client left open)."""
+    report = crash(store_url, kills=8, seed=5)
     assert report.problems == []
     assert report.kills == 8 and report.exchanges > 0
-    with MemoryDB(tmp_path / "crash.db", namespace=NAMESPACE) as db:
+    with MemoryDB(store_url, namespace=NAMESPACE) as db:
         MemoryManager(db, KnownModel()).retry_failed()  # what was interrupted is finished now
         assert db.unfinished_exchanges() == []
         assert check_exchanges(db, all_done=True) == []
@@ -67,6 +68,30 @@ def test_kill_inside_a_big_write_transaction_keeps_none_of_it(db_path: Path) -> 
     with MemoryDB(db_path, namespace=NAMESPACE) as db:
         assert db.check_integrity() == []
         assert sorted(c.content for c in db.list_cells()) == expected_contents(exchange_text("before", 2))
+        assert db.search("uncommitted")[0].matched is False
+
+
+def test_kill_inside_a_big_write_transaction_on_the_server_keeps_none_of_it(pg_url: str) -> None:
+    with MemoryDB(pg_url, namespace=NAMESPACE) as db:
+        MemoryManager(db, KnownModel()).update(exchange_text("before", 2), "ok")
+    run_until(
+        f"""
+        from memkit import MemoryDB, NewCell
+        db = MemoryDB({pg_url!r}, namespace={NAMESPACE!r})
+        exchange = db.log_exchange([])
+        with db.transaction():
+            db.add_cells([NewCell("big", "fact", 0.5, f"Uncommitted cell {{i}} " + "x" * 200) for i in range(3000)],
+                         exchange_id=exchange)
+            print("inside", flush=True)
+            import time; time.sleep(60)
+        """,
+        "inside",
+    )
+    with MemoryDB(pg_url, namespace=NAMESPACE, timeout=30) as db:
+        db.add_cells([NewCell("after", "fact", 0.5, "Written once the killed writer's lock was gone.")])
+        assert db.check_integrity() == []
+        wanted = [*expected_contents(exchange_text("before", 2)), "Written once the killed writer's lock was gone."]
+        assert sorted(c.content for c in db.list_cells()) == sorted(wanted)
         assert db.search("uncommitted")[0].matched is False
 
 

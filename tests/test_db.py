@@ -11,6 +11,12 @@ import memkit
 from memkit import CellNotFoundError, DatabaseError, MemoryDB, NewCell
 
 
+@pytest.fixture
+def db(store_db: memkit.MemoryDB) -> memkit.MemoryDB:
+    """This module's tests run on both stores: a SQLite file and a PostgreSQL database."""
+    return store_db
+
+
 def add(db: MemoryDB, content: str, scene: str = "kitchen", cell_type: str = "fact", salience: float = 0.5) -> int:
     return db.add_cell(scene=scene, cell_type=cell_type, salience=salience, content=content)
 

@@ -8,11 +8,19 @@ from typing import Any
 import pandas as pd
 import pytest
 
+import memkit
 from memkit import ManualClock, MemoryDB, MemoryManager, WorkerAgent
 from memkit.forgetting import Forgetting, Strength, decay_curve, forget, half_life, mark_recalled, strengths
 from memkit.history import events, undo
 from memkit.lifecycle import reinforce
 from memkit.views import strengths_df
+
+
+@pytest.fixture
+def db(store_db: memkit.MemoryDB) -> memkit.MemoryDB:
+    """This module's tests run on both stores: a SQLite file and a PostgreSQL database."""
+    return store_db
+
 
 T0 = "2026-01-05T09:00:00+00:00"
 

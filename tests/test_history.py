@@ -11,12 +11,20 @@ from typing import Any
 import pandas as pd
 import pytest
 
+import memkit
 from memkit import HistoryConflictError, ManualClock, MemoryDB, MemoryManager, NewCell, ScriptedBackend
 from memkit.history import events, story, undo
 from memkit.lifecycle import archive, reinforce, restore, supersede
 from memkit.links import link, unlink
 from memkit.transfer import export_jsonl, import_jsonl
 from memkit.views import history_df
+
+
+@pytest.fixture
+def db(store_db: memkit.MemoryDB) -> memkit.MemoryDB:
+    """This module's tests run on both stores: a SQLite file and a PostgreSQL database."""
+    return store_db
+
 
 T0 = "2026-01-05T09:00:00+00:00"
 #: The tables memory lives in (the full-text index is checked through search and integrity).
@@ -29,6 +37,11 @@ def tables(db: MemoryDB) -> dict[str, list[dict[str, Any]]]:
 
 
 def indexed(db: MemoryDB, word: str) -> list[int]:
+    if db._shared.dialect == "postgres":
+        found = db.sql(
+            "SELECT id FROM mem_cells_fts WHERE document @@ plainto_tsquery('english', ?) ORDER BY id", (word,)
+        )
+        return [row["id"] for row in found]
     return [row["rowid"] for row in db.sql("SELECT rowid FROM mem_cells_fts WHERE mem_cells_fts MATCH ?", (word,))]
 
 

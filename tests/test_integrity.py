@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
+import memkit
 from memkit import MemkitError, MemoryDB, MemoryManager
+
+
+@pytest.fixture
+def db(store_db: memkit.MemoryDB) -> memkit.MemoryDB:
+    """This module's tests run on both stores: a SQLite file and a PostgreSQL database."""
+    return store_db
 
 
 def healthy(path: Path) -> None:

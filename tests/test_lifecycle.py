@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import pytest
 
+import memkit
 from memkit import Cell, CellNotFoundError, DatabaseError, Hit, LinkNotFoundError, ManualClock, MemoryDB, Scene
 from memkit.lifecycle import archive, reinforce, reinforced_salience, restore, supersede
 from memkit.links import link, links_of, list_links, unlink
 from memkit.types import Link
 from memkit.views import search_df
+
+
+@pytest.fixture
+def db(store_db: memkit.MemoryDB) -> memkit.MemoryDB:
+    """This module's tests run on both stores: a SQLite file and a PostgreSQL database."""
+    return store_db
+
 
 T0 = "2026-01-05T09:00:00+00:00"
 
@@ -181,7 +189,10 @@ def test_links_are_checked_idempotent_and_removable(db: MemoryDB) -> None:
 def test_deleting_a_cell_takes_its_links_and_raw_sql_cannot_orphan_them(db: MemoryDB) -> None:
     a, b = add(db, "The knee hurts."), add(db, "The marathon is off.")
     link(db, a, b, "cause")
-    with pytest.raises(DatabaseError, match="FOREIGN KEY constraint failed"), db.transaction() as conn:
+    with (
+        pytest.raises(DatabaseError, match=r"FOREIGN KEY constraint failed|violates foreign key constraint"),
+        db.transaction() as conn,
+    ):
         conn.execute("DELETE FROM mem_cells WHERE id = ?", (a,))
     assert db.get_cell(a) is not None
     db.delete_cell(a)

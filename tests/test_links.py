@@ -10,11 +10,19 @@ import networkx as nx
 import pandas as pd
 import pytest
 
+import memkit
 from memkit import MemoryDB, MemoryManager, ScriptedBackend, WorkerAgent
 from memkit.graph import draw_graph, to_networkx, write_graphml
 from memkit.lifecycle import supersede
 from memkit.links import graph, link, neighbours
 from memkit.views import links_df
+
+
+@pytest.fixture
+def db(store_db: memkit.MemoryDB) -> memkit.MemoryDB:
+    """This module's tests run on both stores: a SQLite file and a PostgreSQL database."""
+    return store_db
+
 
 matplotlib.use("Agg")
 

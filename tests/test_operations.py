@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+import memkit
 from memkit import CellNotFoundError, LinkNotFoundError, MemoryDB, NotFoundError
+
+
+@pytest.fixture
+def db(store_db: memkit.MemoryDB) -> memkit.MemoryDB:
+    """This module's tests run on both stores: a SQLite file and a PostgreSQL database."""
+    return store_db
 
 
 def add(db: MemoryDB, content: str, scene: str = "garden") -> int:

@@ -11,8 +11,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import memkit
 from memkit import Hit, ManualClock, MemoryDB, NewCell
 from memkit.retrieval import asks_when, build_match_expression, named_dates, query_terms, says_when, subject_of
+
+
+@pytest.fixture
+def db(store_db: memkit.MemoryDB) -> memkit.MemoryDB:
+    """This module's tests run on both stores: a SQLite file and a PostgreSQL database."""
+    return store_db
+
 
 NOW = "2026-03-01T10:00:00"
 LONG_AGO = "2025-06-01T10:00:00"
@@ -29,6 +37,11 @@ def ranked(db: MemoryDB, query: str, **weights: float) -> list[int]:
 
 
 def fts_rowids(db: MemoryDB, word: str) -> list[int]:
+    if db._shared.dialect == "postgres":
+        found = db.query_rows(
+            "SELECT id FROM mem_cells_fts WHERE document @@ plainto_tsquery('english', ?) ORDER BY id", (word,)
+        )
+        return [row[0] for row in found]
     rows = db.query_rows("SELECT rowid FROM mem_cells_fts WHERE mem_cells_fts MATCH ? ORDER BY rowid", (f'"{word}"',))
     return [row[0] for row in rows]
 
@@ -86,6 +99,7 @@ def test_ranked_search_finds_the_right_cell_among_hundreds(db: MemoryDB) -> None
     assert all(a.score >= b.score for a, b in itertools.pairwise(hits))
 
 
+@pytest.mark.sqlite_only
 def test_tutorial_style_or_query_would_return_old_rows_sharing_only_what(db: MemoryDB) -> None:
     """The reason ranking and stopwords matter: 'what' matches everything."""
     db.add_cells([NewCell("misc", "fact", 0.5, f"what we said in message {i}") for i in range(20)])
@@ -234,6 +248,7 @@ def test_a_query_naming_the_cells_subject_prefers_it(db: MemoryDB) -> None:
     assert db.search("class fun thanks")[0].id == mentions
 
 
+@pytest.mark.sqlite_only  # the margins are bm25's: ts_rank_cd weighs length differently
 def test_when_questions_prefer_cells_that_say_when(db: MemoryDB) -> None:
     undated = db.add_cell(scene="a", cell_type="fact", salience=0.5, content="Ana ran the charity race.")
     dated = db.add_cell(scene="b", cell_type="fact", salience=0.5, content="Ana ran the charity race last Saturday.")
@@ -358,6 +373,7 @@ def test_the_explanation_table_shows_every_cue(db: MemoryDB) -> None:
     assert table["score"].iloc[0] == db.search("tea")[0].score
 
 
+@pytest.mark.sqlite_only
 def test_the_plain_bm25_baseline_ranks_by_bm25_alone_over_current_cells(db: MemoryDB) -> None:
     from memkit.baseline import bm25_search
 
