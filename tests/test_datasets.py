@@ -144,11 +144,42 @@ def test_load_conversation_reads_a_valid_file(tmp_path: Path) -> None:
             },
             "kind 'x'",
         ),
+        (
+            {
+                "messages": [_message("a")],
+                "questions": [{"question": "Q", "answer": "A", "evidence": ["a"], "stale": 3}],
+            },
+            "'stale' 3",
+        ),
+        (
+            {"messages": [_message("a")], "unanswerable": [{"question": "Q", "evidence": ["a"]}]},
+            "belongs in 'questions'",
+        ),
     ],
 )
 def test_load_conversation_rejects_inconsistent_files(tmp_path: Path, data: Any, message: str) -> None:
     with pytest.raises(DatasetError, match=message):
         load_conversation(_write(tmp_path, data))
+
+
+def test_a_question_may_say_its_earlier_answer_and_some_have_none(tmp_path: Path) -> None:
+    data = {
+        "messages": [_message("a")],
+        "questions": [{"question": "Q?", "answer": "Oak.", "evidence": ["a"], "kind": "changed", "stale": "Lacquer."}],
+        "unanswerable": [{"question": "Who is the dentist?"}],
+    }
+    conversation = load_conversation(_write(tmp_path, data))
+    assert conversation.questions == (Question("Q?", "Oak.", ("a",), "changed", "Lacquer."),)
+    assert conversation.unanswerable == (Question("Who is the dentist?", "Nothing in the conversation says.", ()),)
+
+
+def test_the_course_says_what_changed_answers_were_and_asks_what_it_cannot_answer(
+    course: CourseConversation,
+) -> None:
+    changed = [q for q in course.questions if q.kind in ("changed", "cancelled")]
+    assert changed and all(q.stale for q in changed)
+    assert all(q.stale is None for q in course.questions if q.kind == "fact")
+    assert len(course.unanswerable) >= 3 and all(not q.evidence for q in course.unanswerable)
 
 
 def test_load_conversation_rejects_bad_json(tmp_path: Path) -> None:
