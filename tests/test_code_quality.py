@@ -57,7 +57,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "decisions",
     ),
     "storage": ("connection", "history", "store", "links", "lifecycle", "operations", "db", "datasets"),
-    "models": ("llm", "parsing", "evaluation", "judging"),
+    "models": ("llm", "parsing", "evaluation", "judging", "dense"),
     "memory": ("prompts", "summaries", "forgetting", "exchanges", "shown", "manager", "transfer"),
     "agent": ("agent", "baseline"),
     "presentation": ("views", "widgets", "magics", "graph", "cli", "classroom", "testing", "__main__", "__init__"),

@@ -25,8 +25,10 @@ from memkit.baseline import bm25_sources, unranked_search, unranked_sources
 from memkit.classroom import check
 from memkit.evaluation import (
     CostMeter,
+    SearchFunction,
     distinct_sources,
     evaluate_retrieval,
+    first_rank,
     linear_slope,
     memkit_search,
     recall_at_k,
@@ -638,6 +640,77 @@ def test_ch09_history_costs_only_the_cancelled_question(course_db: memkit.Memory
     assert min(pipeline["all"][5], messages["all"][5]) > 2 * tutorial["all"][5]
     assert (pipeline["cancelled"][5], messages["cancelled"][5]) == (50, 100)
     assert pipeline["changed"][5] == 100
+
+
+def _per_message_memory() -> memkit.MemoryDB:
+    """Chapter 9 c04: each message one cell, the message before it as context."""
+    db = memkit.MemoryDB()
+    db.add_cells(
+        memkit.NewCell(
+            scene=m.occurred_at[:10],
+            cell_type="fact",
+            salience=0.5,
+            content=f"{m.speaker}: {m.text}",
+            source_id=m.source_id,
+            occurred_at=m.occurred_at,
+            context=p.text if p else None,
+        )
+        for p, m in zip([None, *COURSE.messages], COURSE.messages, strict=False)
+    )
+    return db
+
+
+@pytest.fixture(scope="module")
+def per_message_db() -> Iterator[memkit.MemoryDB]:
+    db = _per_message_memory()
+    yield db
+    db.close()
+
+
+def _lexical_and_dense(db: memkit.MemoryDB) -> dict[str, SearchFunction]:
+    from memkit.dense import dense_sources, hybrid_sources, load_course_embeddings
+
+    systems = {
+        "bm25": bm25_sources(db, overfetch=1),
+        "memkit": memkit_search(db, overfetch=1),
+        "dense": dense_sources(load_course_embeddings()),
+    }
+    systems["hybrid"] = hybrid_sources(systems["memkit"], systems["dense"])
+    return systems
+
+
+# 09-evaluating-memory dense-md2: on the per-message memory, dense finds as much evidence as memkit by
+# the fifth result and all of it by the tenth, but less at the top; the hybrid keeps memkit's top
+# and adds what dense finds further down.
+def test_ch09_dense_matches_memkit_by_five_but_not_at_the_top(per_message_db: memkit.MemoryDB) -> None:
+    ks = (1, 5, 10)
+    recall = {
+        name: evaluate_retrieval(COURSE.questions, search, ks=ks).recall["all"]
+        for name, search in _lexical_and_dense(per_message_db).items()
+    }
+    assert recall["dense"][5] >= recall["memkit"][5] and recall["dense"][10] == 100
+    assert recall["memkit"][1] > recall["dense"][1]
+    assert recall["hybrid"][1] >= recall["memkit"][1] and recall["hybrid"][10] > recall["memkit"][10]
+
+
+# 09-evaluating-memory dense-md4: the lexical searches find no paraphrase probe in their first ten,
+# dense finds each first or second; on the exact probes memkit puts the evidence first and dense
+# lower or not at all.
+def test_ch09_dense_wins_paraphrases_and_loses_exact_values(per_message_db: memkit.MemoryDB) -> None:
+    from memkit.dense import COURSE_PROBES
+
+    systems = _lexical_and_dense(per_message_db)
+    rank = {
+        (name, q.question): first_rank(search(q.question, 10), q.evidence)
+        for name, search in systems.items()
+        for q in COURSE_PROBES
+    }
+    paraphrases = [q.question for q in COURSE_PROBES if q.kind == "paraphrase"]
+    exact = [q.question for q in COURSE_PROBES if q.kind == "exact"]
+    assert paraphrases and exact
+    assert all(rank["bm25", q] is None and rank["memkit", q] is None for q in paraphrases)
+    assert all(rank["dense", q] in (1, 2) for q in paraphrases)
+    assert all(rank["memkit", q] == 1 and (rank["dense", q] or 11) > 1 for q in exact)
 
 
 @dataclass
