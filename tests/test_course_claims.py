@@ -24,9 +24,11 @@ import memkit
 from memkit.baseline import bm25_sources, unranked_search, unranked_sources
 from memkit.classroom import check
 from memkit.evaluation import (
+    ANSWER_KINDS,
     CostMeter,
     SearchFunction,
     distinct_sources,
+    evaluate_answers,
     evaluate_retrieval,
     first_rank,
     linear_slope,
@@ -34,6 +36,7 @@ from memkit.evaluation import (
     recall_at_k,
 )
 from memkit.history import story, undo
+from memkit.judging import AnswerReport
 from memkit.links import list_links
 from memkit.views import scene_timeline_df
 
@@ -763,17 +766,76 @@ def test_ch09_consolidation_stays_flat_while_a_scene_resent_whole_grows(cost_run
     assert len(carpenter) >= 3 and carpenter == sorted(carpenter) and carpenter[-1] > 2 * carpenter[0]
 
 
-# 09-evaluating-memory "Answers, judged": fewer questions are answered right than have their evidence
-# among the first ten hits, and every question gets a verdict.
-def test_ch09_fewer_answers_are_right_than_searches_find_their_evidence(course_db: memkit.MemoryDB) -> None:
-    from memkit.judging import judge_answers
+@dataclass
+class JudgedAnswers:
+    """Chapter 9 "Answers, judged by kind": both memories asked every question, through their own agents."""
 
-    found = evaluate_retrieval(COURSE.questions, memkit_search(course_db), ks=(10,)).recall["all"][10]
-    scratch = memkit.MemoryDB()
-    memkit.MemoryManager(scratch, "offline").ingest(COURSE.messages, progress=False)
-    answers = judge_answers(COURSE.questions, memkit.WorkerAgent(memkit.MemoryManager(scratch, "offline")).answer)
-    assert 0 < answers.share_right() < found
-    assert sum(answers.counts()["all"].values()) == len(COURSE.questions)
+    memories: dict[str, memkit.MemoryDB]
+    agents: dict[str, memkit.WorkerAgent]
+    reports: dict[str, AnswerReport]
+    recall: dict[str, dict[str, dict[int, float]]]
+
+
+@pytest.fixture(scope="module")
+def judged() -> Iterator[JudgedAnswers]:
+    pipeline = memkit.MemoryDB()
+    memkit.MemoryManager(pipeline, "offline").ingest(COURSE.messages, progress=False)
+    memories = {"per message": _per_message_memory(), "pipeline": pipeline}
+    recall = {
+        "per message": evaluate_retrieval(COURSE.questions, memkit_search(memories["per message"], overfetch=1)).recall,
+        "pipeline": evaluate_retrieval(COURSE.questions, memkit_search(pipeline)).recall,
+    }
+    agents = {name: memkit.WorkerAgent(memkit.MemoryManager(db, "offline")) for name, db in memories.items()}
+    asked = [*COURSE.questions, *COURSE.unanswerable]
+    reports = {name: evaluate_answers(asked, agent.answer) for name, agent in agents.items()}
+    yield JudgedAnswers(memories, agents, reports, recall)
+    for db in memories.values():
+        db.close()
+
+
+def _right(report: AnswerReport) -> int:
+    return sum(v.verdict == "right" for v in report.verdicts)
+
+
+# 09-evaluating-memory 0c29c2a6: fewer questions are answered right than have their evidence among
+# the first ten hits, and every question asked, the unanswerable ones too, gets a verdict by kind.
+def test_ch09_fewer_answers_are_right_than_searches_find_their_evidence(judged: JudgedAnswers) -> None:
+    report = judged.reports["pipeline"]
+    assert 0 < report.share_right() < judged.recall["pipeline"]["all"][10]
+    asked = len(COURSE.questions) + len(COURSE.unanswerable)
+    counts = report.counts()
+    assert sum(counts["all"].values()) == asked
+    assert set(counts) == {*ANSWER_KINDS, "all"}
+
+
+# 09-evaluating-memory c3c5d233: per message does at least as well as the pipeline: as much evidence
+# by the fifth result (all of the cancelled question's) and more answers right; no reply is stale.
+def test_ch09_storing_every_message_does_at_least_as_well(judged: JudgedAnswers) -> None:
+    messages, pipeline = judged.recall["per message"], judged.recall["pipeline"]
+    assert messages["all"][5] >= pipeline["all"][5]
+    assert messages["cancelled"][5] == 100 > pipeline["cancelled"][5]
+    assert _right(judged.reports["per message"]) > _right(judged.reports["pipeline"])
+    assert not [v for report in judged.reports.values() for v in report.verdicts if v.verdict == "stale"]
+
+
+# 09-evaluating-memory answers-cost/answers-md2: what extraction buys: replaced statements kept as
+# history and every scene summarised (the per-message memory has neither); not a smaller answer
+# prompt here, because the pipeline's carries scene summaries too.
+def test_ch09_extraction_buys_history_and_summaries_not_a_smaller_prompt(judged: JudgedAnswers) -> None:
+    def history(db: memkit.MemoryDB) -> int:
+        return db.count_cells(include_history=True) - db.count_cells()
+
+    def summarised(db: memkit.MemoryDB) -> int:
+        return sum(1 for scene in db.list_scenes() if scene.summary)
+
+    def prompt(agent: memkit.WorkerAgent) -> float:
+        tokens = [call.prompt_tokens for call in agent.calls.calls if call.task == "answer"]
+        return sum(tokens) / len(tokens)
+
+    messages, pipeline = judged.memories["per message"], judged.memories["pipeline"]
+    assert history(messages) == 0 < history(pipeline)
+    assert summarised(messages) == 0 and summarised(pipeline) == len(pipeline.list_scenes())
+    assert prompt(judged.agents["pipeline"]) > prompt(judged.agents["per message"])
 
 
 # -- 10-classroom-record-replay ------------------------------------------------------------------
