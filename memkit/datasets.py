@@ -30,6 +30,7 @@ __all__ = [
     "CourseConversation",
     "DatasetError",
     "Question",
+    "conversation_from_dict",
     "load_conversation",
     "load_course_conversation",
 ]
@@ -139,6 +140,14 @@ def _parse(data: Any, source: str) -> CourseConversation:
             raise DatasetError(f"{where} cites evidence; a question the conversation answers belongs in 'questions'")
         unanswerable.append(Question(_text(item, "question", where), "Nothing in the conversation says.", ()))
     return CourseConversation(str(data.get("title", "")), tuple(messages), tuple(questions), tuple(unanswerable))
+
+
+def conversation_from_dict(data: Any, source: str = "your conversation") -> CourseConversation:
+    """A conversation written as data in the course's format (the JSON file's content), checked as a file is.
+
+    :raises DatasetError: an id repeats, a time is out of order, or a question cites a message that does not exist.
+    """
+    return _parse(data, source)
 
 
 def load_conversation(path: str | os.PathLike[str]) -> CourseConversation:

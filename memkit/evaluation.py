@@ -55,6 +55,7 @@ __all__ = [
     "memkit_search",
     "recall_at_k",
     "score_retrieval",
+    "split_questions",
 ]
 
 #: The cut-offs reported by default.
@@ -264,6 +265,31 @@ def evaluate_answers(questions: Iterable[Question], ask: Callable[[str], str]) -
     ``report.counts()`` gives kind -> verdict (right, partly, stale, don't know, wrong) -> questions.
     """
     return judge_answers(list(questions), ask, kind=answer_kind)
+
+
+def split_questions(questions: Iterable[Question], *, seed: int = 0) -> tuple[list[Question], list[Question]]:
+    """Split questions in two halves, *tune* and *held back*, each kind (:func:`answer_kind`) shared between them.
+
+    Tune a change on the first half only; judge it on the second, which it has not seen. The split is
+    the same for the same questions and seed. With an odd number of a kind, the held-back half gets the extra one.
+    """
+    import random
+
+    asked = list(questions)
+    tune: list[Question] = []
+    held_back: list[Question] = []
+    by_kind: dict[str, list[Question]] = {}
+    for question in asked:
+        by_kind.setdefault(answer_kind(question), []).append(question)
+    shuffle = random.Random(seed).shuffle
+    for kind in sorted(by_kind):
+        group = list(by_kind[kind])
+        shuffle(group)
+        half = len(group) // 2
+        tune += group[:half]
+        held_back += group[half:]
+    order = {id(q): i for i, q in enumerate(asked)}
+    return sorted(tune, key=lambda q: order[id(q)]), sorted(held_back, key=lambda q: order[id(q)])
 
 
 # -- cost ---------------------------------------------------------------------

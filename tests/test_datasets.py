@@ -14,6 +14,7 @@ from memkit.datasets import (
     QUESTION_KINDS,
     CourseConversation,
     Question,
+    conversation_from_dict,
     load_conversation,
     load_course_conversation,
 )
@@ -187,3 +188,12 @@ def test_load_conversation_rejects_bad_json(tmp_path: Path) -> None:
     path.write_text("{not json", encoding="utf-8")
     with pytest.raises(DatasetError, match="is not valid JSON"):
         load_conversation(path)
+
+
+def test_a_conversation_written_as_data_is_checked_as_a_file_is() -> None:
+    data = {"messages": [_message("a")], "questions": [{"question": "Q?", "answer": "A.", "evidence": ["a"]}]}
+    assert conversation_from_dict(data).questions == (Question("Q?", "A.", ("a",), "fact"),)
+    with pytest.raises(DatasetError, match=r"^my notes: question 0 cites message ids that do not exist: \['z'\]"):
+        conversation_from_dict(
+            {"messages": [_message("a")], "questions": [{**data["questions"][0], "evidence": ["z"]}]}, "my notes"
+        )

@@ -21,6 +21,7 @@ from memkit.evaluation import (
     memkit_search,
     recall_at_k,
     score_retrieval,
+    split_questions,
 )
 
 
@@ -176,3 +177,20 @@ def test_evaluate_answers_counts_verdicts_per_answer_kind() -> None:
         "absent": {"wrong": 1},
         "all": {"right": 1, "stale": 1, "wrong": 1},
     }
+
+
+def test_split_questions_shares_each_kind_and_keeps_the_order() -> None:
+    questions = [Question(f"Q{i}?", "A.", (f"m{i}",)) for i in range(5)]
+    questions += [Question(f"When {i}?", "A.", (f"m{i}",)) for i in range(3)]
+    questions += [Question("Who is the dentist?", "-", ())]
+    tune, held_back = split_questions(questions, seed=3)
+    assert sorted(map(id, tune + held_back)) == sorted(map(id, questions))
+    assert [answer_kind(q) for q in tune].count("single") == 2 and [answer_kind(q) for q in held_back].count(
+        "single"
+    ) == 3
+    assert [answer_kind(q) for q in tune].count("temporal") == 1 and [answer_kind(q) for q in held_back].count(
+        "absent"
+    ) == 1
+    assert tune == sorted(tune, key=questions.index) and held_back == sorted(held_back, key=questions.index)
+    assert split_questions(questions, seed=3) == (tune, held_back)
+    assert split_questions(questions, seed=4) != (tune, held_back)
