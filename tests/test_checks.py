@@ -832,3 +832,94 @@ def test_retrieval_tweak_checks_the_measurement(measure: Any, expected: str) -> 
     feedback = check.retrieval_tweak(content_counts_more, measure)
     assert failed(feedback) == [expected]
     assert lines(feedback)[0] == "✘ not yet: measure your own retrieval tweak (4 of 5 checks)"
+
+
+# -- capstone -------------------------------------------------------------------
+
+
+def _capstone_data(messages: int = 24) -> dict[str, Any]:
+    """A made-up conversation: a shop's items, each price said once, one price said again later."""
+    said = [
+        {"id": f"s{i:02d}", "speaker": "Ana", "time": f"2024-05-{1 + i // 6:02d}T10:{i:02d}:00",
+         "text": f"The {name} costs {10 + i} euros at the corner shop."}
+        for i, name in enumerate(f"item{i}" for i in range(messages))
+    ]  # fmt: skip
+    questions = [
+        {"question": f"How much is the item{i}?", "answer": f"{10 + i} euros.", "evidence": [f"s{i:02d}"]}
+        for i in range(0, 16, 2)
+    ]
+    questions.append({"question": "When did Ana price the item3?", "answer": "May 1.", "evidence": ["s03"]})
+    return {"messages": said, "questions": questions}
+
+
+NOTE = " ".join(["The change and its figures on the held-back half: recall@5 80.0 before, 80.0 after."] * 12)
+
+
+def _measure(search: Any) -> Any:
+    return lambda db, held: (
+        evaluate_retrieval(held, memkit_search(db), ks=check.KS),
+        evaluate_retrieval(held, search(db), ks=check.KS),
+    )
+
+
+def _stronger_recency(db: memkit.MemoryDB) -> SearchFunction:
+    db.ranking = memkit.Ranking(recency_weight=0.5)
+    return memkit_search(db)
+
+
+def test_capstone_passes_a_sound_measurement() -> None:
+    from memkit.evaluation import split_questions
+
+    feedback = check.capstone(
+        _capstone_data, split_questions, _stronger_recency, _measure(_stronger_recency), lambda: NOTE
+    )
+    assert feedback.passed, str(feedback)
+    assert "  ✔ measured on the 5 held-back questions, as the check measures them" in lines(feedback)
+
+
+def test_capstone_passes_a_change_that_loses_and_reports_what_it_lost() -> None:
+    from memkit.evaluation import split_questions
+
+    def reversed_search(db: memkit.MemoryDB) -> SearchFunction:
+        return lambda query, k: list(reversed(memkit_search(db)(query, k)))
+
+    feedback = check.capstone(_capstone_data, split_questions, reversed_search, _measure(reversed_search), lambda: NOTE)
+    assert feedback.passed
+    assert any(
+        line.startswith("  · won on 0 held-back question(s), lost on ") and "lost [" in line for line in lines(feedback)
+    )
+
+
+def test_capstone_says_what_is_wrong_with_the_data_the_halves_the_measurement_and_the_note() -> None:
+    from memkit.evaluation import split_questions
+
+    def same(questions: Any) -> Any:
+        return list(questions), list(questions)[:2]
+
+    def on_tune(db: memkit.MemoryDB, held: Any) -> Any:
+        tune = [q for q in _course(_capstone_data()).questions if q not in held]
+        return _measure(_stronger_recency)(db, tune)
+
+    measured = check.capstone(_capstone_data, split_questions, _stronger_recency, on_tune, lambda: "Short, 1 2.")
+    assert "  ✘ measure(db, held_back) should return (memkit's default, yours)" in "\n".join(lines(measured))
+    assert any(line.startswith("  ✘ the design note has 3 words") for line in lines(measured))
+    overlap = check.capstone(_capstone_data, same, _stronger_recency, _measure(_stronger_recency), lambda: NOTE)
+    assert lines(overlap)[-1].startswith("  ✘ some questions are in both halves")
+    small = check.capstone(lambda: _capstone_data(messages=16), split_questions, stub, stub, lambda: NOTE)
+    assert lines(small)[-1] == (
+        "  ✘ your conversation has 16 messages: write at least 20, over several days, so that memory has something "
+        "to sort out"
+    )
+    broken = _capstone_data()
+    broken["questions"][0]["evidence"] = ["nope"]
+    assert (
+        "cites message ids that do not exist: ['nope']"
+        in lines(check.capstone(lambda: broken, stub, stub, stub, stub))[-1]
+    )
+    assert not check.capstone(stub, stub, stub, stub, stub).passed
+
+
+def _course(data: dict[str, Any]) -> Any:
+    from memkit.datasets import conversation_from_dict
+
+    return conversation_from_dict(data)

@@ -7,6 +7,7 @@ Each check takes the student's functions and returns a
 
 from __future__ import annotations
 
+from .check_capstone import capstone
 from .check_cell_type import new_cell_type
 from .check_debug import DIAGNOSES, QUESTION, debugging_memory, why_not_answered
 from .check_decay import NOW, decay_rule, forgetting_memory
@@ -24,6 +25,7 @@ __all__ = [
     "SAMPLE_UPDATES",
     "TOP_K",
     "Feedback",
+    "capstone",
     "consolidation_prompt",
     "course_memory",
     "debugging_memory",
