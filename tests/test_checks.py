@@ -623,14 +623,15 @@ def test_the_course_memory_is_the_conversation_through_the_pipeline_searched_as_
 
 def test_retrieval_tweak_passes_a_tweak_that_helps_and_says_by_how_much() -> None:
     assert lines(check.retrieval_tweak(with_history, measure_with(with_history))) == [
-        "✔ passed: measure your own retrieval tweak (5 of 5 checks)",
+        "✔ passed: measure your own retrieval tweak (4 of 4 checks)",
         "  ✔ my_search(db) returns a search function",
         "  ✔ your search returns at most k message ids, best first, each once",
+        "  ✔ your tweak changes what search finds",
         "  · recall@k, memkit's default → yours: @1 67.4 → 67.4, @3 91.3 → 93.5 (+2.2 points), "
         "@5 93.5 → 95.7 (+2.2 points), @10 97.8 → 100.0 (+2.2 points)",
-        "  ✔ your tweak helps: recall@3 +2.2 points, recall@5 +2.2 points, recall@10 +2.2 points, and recall falls "
-        "at no k (one question of 23 is worth 4.3 points)",
-        "  ✔ it loses nothing: every question finds at least the evidence it found before, at every k",
+        "  · on the 12 held-back questions (memkit.evaluation.split_questions, seed 0), the ones to judge a tweak "
+        "by if you tuned on the others: won 1, lost 0, a gain. One question of 12 is 8.3 points: read a move of "
+        "one as noise",
         "  · it finds more for: 'Is the hike in the Dolomites still happening?' (top 3: 1 of 2 evidence messages "
         "before, 2 now)",
         "  ✔ measure(db) gives the check's figures: memkit's default, then yours",
@@ -676,61 +677,43 @@ def moved(question: str, message: str, rank: int) -> Any:
 
 
 LOST_BUDGET = (
-    "  ✘ it loses evidence on 1 question that memkit's search did better on: 'What is the budget for the kitchen "
-    "renovation?' (top 1: 1 of 1 evidence message before, 0 now). A tweak that wins some and loses others is a "
-    "trade: make it narrower, so it leaves these alone"
+    "  · it loses evidence on 1 question: 'What is the budget for the kitchen renovation?' (top 1: 1 of 1 evidence "
+    "message before, 0 now). Report it with the gain: a tweak that wins some and loses others is a trade"
 )
 
 
+def test_retrieval_tweak_fails_a_tweak_that_changes_nothing() -> None:
+    tweak = edited(lambda query, found: found)
+    assert failed(check.retrieval_tweak(tweak, measure_with(tweak))) == [
+        "  ✘ your search finds exactly what memkit's does for every question: the tweak changes nothing yet. "
+        "Look at the questions memkit misses at k=5 and what would bring their evidence up",
+    ]
+
+
 @pytest.mark.parametrize(
-    ("change", "expected"),
+    ("change", "held_back"),
     [
-        pytest.param(
-            lambda query, found: found,
-            [
-                "  ✘ your search finds exactly what memkit's does for every question: the tweak changes nothing yet. "
-                "Look at the questions memkit misses at k=5 and what would bring their evidence up",
-            ],
-            id="changes-nothing",
-        ),
-        pytest.param(
-            budget_at(None),
-            [
-                "  ✘ your tweak lowers recall: recall@1 −4.3 points, recall@3 −4.3 points, recall@5 −4.3 points, "
-                "recall@10 −4.3 points. Undo it, or make it narrower",
-                LOST_BUDGET,
-            ],
-            id="lowers",
-        ),
+        pytest.param(budget_at(None), "won 0, lost 1, a loss", id="lowers"),
         pytest.param(
             lambda query, found: moved(ADVICE, "m33", 1)(query, budget_at(2)(query, found)),
-            [
-                "  ✘ recall@k is the same at every k: what your tweak wins on some questions it loses on others",
-                LOST_BUDGET,
-            ],
+            "won 0, lost 1, a loss",  # the question it wins is on the tuning half
             id="wins-and-losses-cancel",
         ),
         pytest.param(
-            lambda query, found: moved(TRAVEL, "m43", 2)(query, budget_at(2)(query, found)),
-            [
-                "  ✘ recall@3 +4.3 points, recall@5 +4.3 points, but recall@1 −4.3 points: "
-                "a trade, not a win. Make the tweak narrower",
-                LOST_BUDGET,
-            ],
-            id="a-trade",
-        ),
-        pytest.param(
             lambda query, found: moved(TRAVEL, "m43", 1)(query, budget_at(2)(query, found)),
-            [LOST_BUDGET],
+            "won 1, lost 1, a trade",
             id="helps-but-loses-a-question",
         ),
     ],
 )
-def test_retrieval_tweak_says_whether_it_helped_and_names_the_questions_it_loses(
-    change: Any, expected: list[str]
-) -> None:
+def test_retrieval_tweak_passes_a_change_that_loses_and_reports_the_trade(change: Any, held_back: str) -> None:
     tweak = edited(change)
-    assert failed(check.retrieval_tweak(tweak, measure_with(tweak))) == expected
+    feedback = check.retrieval_tweak(tweak, measure_with(tweak))
+    assert feedback.passed, str(feedback)
+    assert LOST_BUDGET in lines(feedback)
+    assert any(
+        f"the ones to judge a tweak by if you tuned on the others: {held_back}." in line for line in lines(feedback)
+    )
 
 
 @pytest.mark.parametrize(
@@ -843,7 +826,7 @@ def measured_the_tweak_first(db: memkit.MemoryDB) -> tuple[RetrievalReport, Retr
 def test_retrieval_tweak_checks_the_measurement(measure: Any, expected: str) -> None:
     feedback = check.retrieval_tweak(content_counts_more, measure)
     assert failed(feedback) == [expected]
-    assert lines(feedback)[0] == "✘ not yet: measure your own retrieval tweak (4 of 5 checks)"
+    assert lines(feedback)[0] == "✘ not yet: measure your own retrieval tweak (3 of 4 checks)"
 
 
 # -- capstone -------------------------------------------------------------------
