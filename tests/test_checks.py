@@ -932,3 +932,73 @@ def _course(data: dict[str, Any]) -> Any:
     from memkit.datasets import conversation_from_dict
 
     return conversation_from_dict(data)
+
+
+# -- 9. questions with evidence ---------------------------------------------------
+
+
+def _garden() -> dict[str, Any]:
+    said = [
+        ("g1", "Sam rented allotment 14 for 120 euros a year."),
+        ("g2", "Sam grows tomatoes and beans."),
+        ("g3", "The tap is shared with Erika from allotment 15."),
+        ("g4", "The tomatoes go out on May 15."),
+        ("g5", "Frost is coming, so the tomatoes go out on May 22 instead."),
+        ("g6", "Erika lent Sam her wheelbarrow."),
+        ("g7", "The compost heap is by the fence."),
+        ("g8", "Sam paints the shed green."),
+    ]
+    return {
+        "messages": [
+            {"id": i, "speaker": "Sam", "time": f"2024-04-0{n + 1}T10:00:00", "text": t}
+            for n, (i, t) in enumerate(said)
+        ],
+        "questions": [
+            {"question": "Which allotment?", "answer": "Allotment 14.", "evidence": ["g1"]},
+            {"question": "What does it cost?", "answer": "120 euros a year.", "evidence": ["g1"]},
+            {"question": "What grows there?", "answer": "Tomatoes and beans.", "evidence": ["g2"]},
+            {"question": "Which colour is the shed?", "answer": "Green.", "evidence": ["g8"]},
+            {
+                "question": "When do the tomatoes go out?",
+                "answer": "May 22.",
+                "evidence": ["g4", "g5"],
+                "kind": "changed",
+                "stale": "May 15.",
+            },
+            {
+                "question": "What did Erika lend, and whose tap?",
+                "answer": "A wheelbarrow; Erika.",
+                "evidence": ["g3", "g6"],
+            },
+        ],
+        "unanswerable": [{"question": "What is in the greenhouse?"}],
+    }
+
+
+def test_questions_with_evidence_passes_sound_questions() -> None:
+    feedback = check.questions_with_evidence(_garden)
+    assert feedback.passed, str(feedback)
+
+
+def test_questions_with_evidence_says_when_the_answer_is_not_in_its_evidence() -> None:
+    data = _garden()
+    data["questions"][3]["evidence"] = ["g7"]
+    assert failed(check.questions_with_evidence(lambda: data)) == [
+        "  ✘ the answer is not in the evidence of 'Which colour is the shed?' (its answer says ['green'], its "
+        "evidence does not): name the message that says it, or write the answer in the conversation's words",
+        "  ✘ an evidence message adds nothing to its answer: g7 for 'Which colour is the shed?'. Name only the "
+        "messages that hold it, or recall@k measures the wrong thing",
+    ]
+
+
+def test_questions_with_evidence_asks_for_each_kind_and_the_earlier_answer() -> None:
+    data = _garden()
+    del data["unanswerable"], data["questions"][4]["stale"]
+    data["questions"][5]["evidence"] = ["g6"]
+    assert failed(check.questions_with_evidence(lambda: data)) == [
+        "  ✘ add a question whose answer needs two messages",
+        '  ✘ add a question nothing in the conversation answers, under "unanswerable"',
+        '  ✘ give each changed question its earlier answer as "stale", so a reply that gives it is judged stale',
+    ]
+    data["questions"][0]["evidence"] = ["g99"]
+    assert "cites message ids that do not exist: ['g99']" in lines(check.questions_with_evidence(lambda: data))[-1]

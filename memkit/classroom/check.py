@@ -12,6 +12,7 @@ from .check_cell_type import new_cell_type
 from .check_debug import DIAGNOSES, QUESTION, debugging_memory, why_not_answered
 from .check_decay import NOW, decay_rule, forgetting_memory
 from .check_prompt import SAMPLE_UPDATES, consolidation_prompt
+from .check_questions import questions_with_evidence
 from .check_replay import record_and_replay
 from .check_search import practice_notes, safe_search
 from .check_tweak import KS, TOP_K, course_memory, retrieval_tweak
@@ -33,6 +34,7 @@ __all__ = [
     "forgetting_memory",
     "new_cell_type",
     "practice_notes",
+    "questions_with_evidence",
     "record_and_replay",
     "retrieval_tweak",
     "safe_search",
