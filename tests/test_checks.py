@@ -1002,3 +1002,64 @@ def test_questions_with_evidence_asks_for_each_kind_and_the_earlier_answer() -> 
     ]
     data["questions"][0]["evidence"] = ["g99"]
     assert "cites message ids that do not exist: ['g99']" in lines(check.questions_with_evidence(lambda: data))[-1]
+
+
+# -- 10. retire what a cancelled plan leaves behind ---------------------------------
+
+
+def _direct_only(db: memkit.MemoryDB, plan_id: int) -> list[int]:
+    from memkit.links import links_of
+
+    found = [x.source for x in links_of(db, plan_id) if x.kind == "follows-from" and x.target == plan_id]
+    return archive(db, [i for i in found if db.get_cell(i).status == "current"], reason="plan cancelled")
+
+
+def _transitive(db: memkit.MemoryDB, plan_id: int) -> list[int]:
+    from memkit.links import links_of
+
+    seen, frontier = [], [plan_id]
+    while frontier:
+        here = frontier.pop()
+        for x in links_of(db, here):
+            nxt = (
+                x.source
+                if x.kind == "follows-from" and x.target == here
+                else x.target
+                if x.kind == "cause" and x.source == here
+                else None
+            )
+            if nxt is not None and nxt not in seen:
+                seen.append(nxt)
+                frontier.append(nxt)
+    return archive(db, [i for i in seen if db.get_cell(i).status == "current"], reason="plan cancelled")
+
+
+def test_retire_dependents_passes_a_transitive_retirement() -> None:
+    assert check.retire_dependents(_transitive).passed
+
+
+def test_retire_dependents_names_what_is_missed_and_what_is_wrongly_retired() -> None:
+    assert failed(check.retire_dependents(_direct_only)) == [
+        "  ✘ cell 4 ('Pay the 60 euro deposit for the huts.') still stands: it follows from the plan through another "
+        "cell (a cause link): follow the links again from each cell you retire",
+    ]
+
+    def everything_linked(db: memkit.MemoryDB, plan_id: int) -> list[int]:
+        from memkit.links import links_of
+
+        ids = {x.source for x in links_of(db, plan_id)} | {x.target for x in links_of(db, 2)}
+        return archive(db, sorted(ids - {plan_id}), reason="")
+
+    assert failed(check.retire_dependents(everything_linked)) == [
+        "  ✘ cell 5 ('The running club meets on Thursday evenings.') was archived: it only shares the plan's "
+        "subject (same-subject) and does not depend on it",
+        "  ✘ give archive a reason (archive(db, ids, reason=...)): the history should say the plan was cancelled",
+    ]
+
+    def deleting(db: memkit.MemoryDB, plan_id: int) -> list[int]:
+        db.delete_cell(2)
+        return [2]
+
+    assert failed(check.retire_dependents(deleting)) == [
+        "  ✘ cells were deleted: retire them with memkit.lifecycle.archive, which keeps them as history"
+    ]

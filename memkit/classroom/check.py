@@ -14,6 +14,7 @@ from .check_decay import NOW, decay_rule, forgetting_memory
 from .check_prompt import SAMPLE_UPDATES, consolidation_prompt
 from .check_questions import questions_with_evidence
 from .check_replay import record_and_replay
+from .check_retire import cancelled_plan_memory, retire_dependents
 from .check_search import practice_notes, safe_search
 from .check_tweak import KS, TOP_K, course_memory, retrieval_tweak
 from .feedback import Feedback
@@ -26,6 +27,7 @@ __all__ = [
     "SAMPLE_UPDATES",
     "TOP_K",
     "Feedback",
+    "cancelled_plan_memory",
     "capstone",
     "consolidation_prompt",
     "course_memory",
@@ -36,6 +38,7 @@ __all__ = [
     "practice_notes",
     "questions_with_evidence",
     "record_and_replay",
+    "retire_dependents",
     "retrieval_tweak",
     "safe_search",
     "why_not_answered",
