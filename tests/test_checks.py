@@ -138,37 +138,47 @@ def test_safe_search_says_or_when_words_are_and_ed_and_parameter_when_pasted() -
 DATE = re.compile(r"\b(due|by|before|march|june)\b", re.IGNORECASE)
 
 
-class DeadlineBackend:
+DEFINITION = "deadline: something that is due by a date; keep the date in the content."
+
+
+class TeachingBackend:
+    """The right answer: the definition goes into the extract request; the reply comes back as it is."""
+
     name = "deadline"
 
-    def __init__(self, relabel: Any = None) -> None:
-        self.inner = memkit.OfflineEngine()
-        self.relabel = relabel or (lambda cell: bool(DATE.search(cell["content"])))
+    def __init__(self, inner: Any, definition: str = DEFINITION, relabel: Any = None) -> None:
+        self.inner, self.definition, self.relabel = inner, definition, relabel
 
     def describe(self) -> str:
         return "deadlines"
 
     def complete(self, request: memkit.LLMRequest) -> str:
+        if request.task == "extract" and self.definition:
+            system, *rest = request.messages
+            taught = dataclasses.replace(system, content=system.content + "\n" + self.definition)
+            request = dataclasses.replace(request, messages=(taught, *rest))
         reply = self.inner.complete(request)
-        if request.task != "extract":
-            return reply
-        cells = json.loads(reply)["cells"]
-        for cell in cells:
-            if self.relabel(cell):
-                cell["cell_type"] = "deadline"
-        return json.dumps({"cells": cells})
+        if request.task == "extract" and self.relabel:
+            cells = json.loads(reply)["cells"]
+            for cell in cells:
+                if self.relabel(cell):
+                    cell["cell_type"] = "deadline"
+            reply = json.dumps({"cells": cells})
+        return reply
 
 
-def opener(cell_types: tuple[str, ...] = (*memkit.CELL_TYPES, "deadline"), relabel: Any = None) -> Any:
-    def open_memory() -> tuple[memkit.MemoryDB, memkit.MemoryManager]:
+def opener(cell_types: tuple[str, ...] = (*memkit.CELL_TYPES, "deadline"), **backend: Any) -> Any:
+    def open_memory(model: Any) -> tuple[memkit.MemoryDB, memkit.MemoryManager]:
         db = memkit.MemoryDB(cell_types=cell_types)
-        return db, memkit.MemoryManager(db, DeadlineBackend(relabel))
+        return db, memkit.MemoryManager(db, TeachingBackend(model, **backend))
 
     return open_memory
 
 
-def test_new_cell_type_passes_a_right_answer() -> None:
-    assert check.new_cell_type(opener()).passed
+def test_new_cell_type_passes_a_request_that_teaches_the_model() -> None:
+    feedback = check.new_cell_type(opener())
+    assert feedback.passed, str(feedback)
+    assert "  ✔ the extraction prompt tells the model what a 'deadline' is" in lines(feedback)
 
 
 def test_new_cell_type_says_how_to_open_the_database() -> None:
@@ -177,18 +187,22 @@ def test_new_cell_type_says_how_to_open_the_database() -> None:
     )
 
 
-def test_new_cell_type_says_when_every_cell_became_a_deadline() -> None:
-    assert (
-        "  ✘ 'User prefers oak cabinets over white lacquer.' became a 'deadline' too: relabel only the cells "
-        "that name a date"
-    ) in lines(check.new_cell_type(opener(relabel=lambda cell: True)))
+def test_new_cell_type_refuses_a_regex_relabel_of_the_reply() -> None:
+    feedback = check.new_cell_type(opener(definition="", relabel=lambda cell: bool(DATE.search(cell["content"]))))
+    assert failed(feedback)[:2] == [
+        "  ✘ the model was never told what a 'deadline' is: add a line to the extract request's system message "
+        "that defines it, e.g. 'deadline: something due by a date; keep the date in the content'",
+        "  ✘ your backend changed the model's extract reply: relabelling the reply with a rule does the model's "
+        "job behind its back. Change the request (the prompt, the schema) and let the model decide",
+    ]
 
 
 def test_new_cell_type_says_which_statement_was_missed() -> None:
+    feedback = check.new_cell_type(opener(definition="deadline: a kind of cell."))
     assert (
-        "  ✘ 'The Halvorsen report is due on March 29.' was stored as a 'fact' cell: in your backend's extract "
-        "reply, set cell_type to 'deadline' for cells that name a date or say 'due', 'by' or 'before'"
-    ) in lines(check.new_cell_type(opener(relabel=lambda cell: False)))
+        "  ✘ 'The Halvorsen report is due on March 29.' was stored as a 'fact' cell: the model uses a type the prompt "
+        "defines and the schema offers (db.cell_types): say that a deadline is something due by a date"
+    ) in lines(feedback)
 
 
 # -- 3. consolidation prompt ----------------------------------------------------------
