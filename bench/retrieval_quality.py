@@ -14,6 +14,12 @@ questions (categories 1-4; category 5 has no answer in the conversation):
 - ``memkit-turns-postgres`` (asked for by name only): ``memkit-turns`` on the PostgreSQL
   store, each conversation a namespace of one database: the same cues, ``ts_rank_cd`` instead
   of bm25. The server is ``--postgres URL``, else a throwaway cluster started for the run.
+- ``dense-turns``: each turn embedded as ``Speaker: text`` with all-MiniLM-L6-v2, ranked by
+  cosine similarity to the question (:mod:`memkit.dense`);
+- ``hybrid-turns``: ``memkit-turns`` and ``dense-turns`` merged by reciprocal-rank fusion.
+
+The last two run only when the ``dense`` extra is installed (``pip install -e ".[dense]"``); the
+turns are embedded on the fly, and no embedding of LoCoMo is stored.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ import memkit
 from bench.locomo import Conversation, Turn, find_locomo, read_locomo
 from bench.plotting import png
 from bench.tutorial import TutorialMemoryDB
+from memkit import dense
 from memkit.datasets import Question
 from memkit.evaluation import DEFAULT_KS, RetrievalReport, memkit_search, score_retrieval
 from memkit.retrieval import STOPWORDS
@@ -228,6 +235,23 @@ def ablation(conversations: Sequence[Conversation], captions: bool, k: int = 10,
     return "\n".join(lines)
 
 
+def dense_turns_search(conversation: Conversation, captions: bool) -> Search:
+    """all-MiniLM-L6-v2 over the turns (``Speaker: text``, as memkit-turns stores them), by cosine similarity."""
+    from memkit.dense import compute_embeddings, dense_sources
+
+    turns = conversation.turns
+    texts = [f"{t.speaker}: {t.message(captions=captions)}" for t in turns]
+    questions = [q.question for q in conversation.questions]
+    return dense_sources(compute_embeddings([t.source_id for t in turns], texts, questions))
+
+
+def hybrid_turns_search(conversation: Conversation, captions: bool) -> Search:
+    """memkit-turns and dense-turns, merged by reciprocal-rank fusion (each asked for 20 turns at least)."""
+    from memkit.dense import hybrid_sources
+
+    return hybrid_sources(memkit_turns_search(conversation, captions), dense_turns_search(conversation, captions))
+
+
 SYSTEMS: dict[str, Callable[[Conversation, bool], Search]] = {
     "tutorial": tutorial_search,
     "fts5-bm25": fts5_bm25_search,
@@ -239,6 +263,8 @@ SYSTEMS: dict[str, Callable[[Conversation, bool], Search]] = {
 SERVER_SYSTEMS: dict[str, Callable[[Conversation, bool], Search]] = {
     "memkit-turns-postgres": memkit_turns_postgres_search,
 }
+if dense.available():  # the optional extra: PyTorch and the model's weights
+    SYSTEMS.update({"dense-turns": dense_turns_search, "hybrid-turns": hybrid_turns_search})
 
 
 def percentile(values: Sequence[float], share: float) -> float:

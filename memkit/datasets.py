@@ -30,6 +30,7 @@ __all__ = [
     "CourseConversation",
     "DatasetError",
     "Question",
+    "conversation_from_dict",
     "load_conversation",
     "load_course_conversation",
 ]
@@ -48,6 +49,8 @@ class Question:
     answer: str
     evidence: tuple[str, ...]
     kind: str = "fact"
+    #: For a question whose answer changed: what the answer was before (a reply that gives it is stale).
+    stale: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,8 @@ class CourseConversation:
     title: str
     messages: tuple[Utterance, ...]
     questions: tuple[Question, ...]
+    #: Questions the conversation does not answer: the right reply is that memory does not hold it.
+    unanswerable: tuple[Question, ...] = ()
 
     def message(self, message_id: str) -> Utterance:
         """The message with this id.
@@ -120,8 +125,29 @@ def _parse(data: Any, source: str) -> CourseConversation:
         kind = item.get("kind", "fact")
         if kind not in QUESTION_KINDS:
             raise DatasetError(f"{where} has kind {kind!r}; use one of {', '.join(QUESTION_KINDS)}")
-        questions.append(Question(_text(item, "question", where), _text(item, "answer", where), tuple(evidence), kind))
-    return CourseConversation(str(data.get("title", "")), tuple(messages), tuple(questions))
+        stale = item.get("stale")
+        if stale is not None and (not isinstance(stale, str) or not stale.strip()):
+            raise DatasetError(f"{where} has 'stale' {stale!r}; give the earlier answer as a string, or leave it out")
+        questions.append(
+            Question(_text(item, "question", where), _text(item, "answer", where), tuple(evidence), kind, stale)
+        )
+    unanswerable: list[Question] = []
+    for index, item in enumerate(data.get("unanswerable", [])):
+        where = f"{source}: unanswerable question {index}"
+        if not isinstance(item, dict):
+            raise DatasetError(f"{where} must be an object with a question")
+        if item.get("evidence"):
+            raise DatasetError(f"{where} cites evidence; a question the conversation answers belongs in 'questions'")
+        unanswerable.append(Question(_text(item, "question", where), "Nothing in the conversation says.", ()))
+    return CourseConversation(str(data.get("title", "")), tuple(messages), tuple(questions), tuple(unanswerable))
+
+
+def conversation_from_dict(data: Any, source: str = "your conversation") -> CourseConversation:
+    """A conversation written as data in the course's format (the JSON file's content), checked as a file is.
+
+    :raises DatasetError: an id repeats, a time is out of order, or a question cites a message that does not exist.
+    """
+    return _parse(data, source)
 
 
 def load_conversation(path: str | os.PathLike[str]) -> CourseConversation:

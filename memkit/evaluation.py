@@ -21,6 +21,7 @@ reply tokens per turn) and :func:`linear_slope` says how fast it grows.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .datasets import Question
+from .judging import AnswerReport, judge_answers
 from .llm.base import CallLog
 from .types import Hit
 
@@ -35,20 +37,25 @@ if TYPE_CHECKING:
     from .db import MemoryDB
 
 __all__ = [
+    "ANSWER_KINDS",
     "DEFAULT_KS",
     "CostMeter",
     "QuestionRecall",
     "RetrievalReport",
     "SearchFunction",
     "TurnCost",
+    "answer_kind",
     "compare_retrieval",
     "distinct_sources",
+    "evaluate_answers",
     "evaluate_retrieval",
+    "first_rank",
     "hit_at_k",
     "linear_slope",
     "memkit_search",
     "recall_at_k",
     "score_retrieval",
+    "split_questions",
 ]
 
 #: The cut-offs reported by default.
@@ -79,6 +86,12 @@ def hit_at_k(retrieved: Sequence[str], relevant: Collection[str], k: int) -> flo
     """1.0 if any of ``relevant`` is among the first ``k`` of ``retrieved``, else 0.0."""
     _check_k(k)
     return 1.0 if set(relevant) & set(retrieved[:k]) else 0.0
+
+
+def first_rank(retrieved: Sequence[str], relevant: Collection[str]) -> int | None:
+    """The rank (from 1) of the first of ``relevant`` in ``retrieved``, or None when none is there."""
+    wanted = set(relevant)
+    return next((rank for rank, item in enumerate(retrieved, start=1) if item in wanted), None)
 
 
 @dataclass
@@ -219,6 +232,64 @@ def memkit_search(db: MemoryDB, *, overfetch: int = 3) -> SearchFunction:
         return distinct_sources(db.search(query, limit=k * overfetch), k)
 
     return search
+
+
+# -- answers ------------------------------------------------------------------
+
+#: What answering a question asks of memory, as the long-memory benchmarks group their questions.
+ANSWER_KINDS: tuple[str, ...] = ("single", "multi-hop", "temporal", "update", "absent")
+_TEMPORAL = re.compile(r"^\s*(?:when|on which dates?|what dates?|what time|how long)\b", re.IGNORECASE)
+
+
+def answer_kind(question: Question) -> str:
+    """The kind of a question, by the first rule that applies:
+
+    - ``absent``: the conversation does not answer it (no evidence);
+    - ``update``: its answer changed or its plan was cancelled (kind ``changed`` or ``cancelled``);
+    - ``temporal``: it asks when (*When...*, *On which dates...*);
+    - ``multi-hop``: its answer needs two messages or more;
+    - ``single``: one message answers it.
+    """
+    if not question.evidence:
+        return "absent"
+    if question.kind in ("changed", "cancelled"):
+        return "update"
+    if _TEMPORAL.match(question.question):
+        return "temporal"
+    return "multi-hop" if len(question.evidence) > 1 else "single"
+
+
+def evaluate_answers(questions: Iterable[Question], ask: Callable[[str], str]) -> AnswerReport:
+    """Ask every question and judge the reply (:mod:`memkit.judging`), grouped by :func:`answer_kind`.
+
+    ``report.counts()`` gives kind -> verdict (right, partly, stale, don't know, wrong) -> questions.
+    """
+    return judge_answers(list(questions), ask, kind=answer_kind)
+
+
+def split_questions(questions: Iterable[Question], *, seed: int = 0) -> tuple[list[Question], list[Question]]:
+    """Split questions in two halves, *tune* and *held back*, each kind (:func:`answer_kind`) shared between them.
+
+    Tune a change on the first half only; judge it on the second, which it has not seen. The split is
+    the same for the same questions and seed. With an odd number of a kind, the held-back half gets the extra one.
+    """
+    import random
+
+    asked = list(questions)
+    tune: list[Question] = []
+    held_back: list[Question] = []
+    by_kind: dict[str, list[Question]] = {}
+    for question in asked:
+        by_kind.setdefault(answer_kind(question), []).append(question)
+    shuffle = random.Random(seed).shuffle
+    for kind in sorted(by_kind):
+        group = list(by_kind[kind])
+        shuffle(group)
+        half = len(group) // 2
+        tune += group[:half]
+        held_back += group[half:]
+    order = {id(q): i for i, q in enumerate(asked)}
+    return sorted(tune, key=lambda q: order[id(q)]), sorted(held_back, key=lambda q: order[id(q)])
 
 
 # -- cost ---------------------------------------------------------------------

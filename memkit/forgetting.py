@@ -20,6 +20,10 @@ Stored salience never changes with time: decay is computed when asked, so
 running :func:`forget` twice never decays a cell twice. Time comes from the
 database's clock, so tests and notebooks choose it.
 
+That is *use-based* decay. *Calendar-time* decay (``Forgetting(since="stored")``) counts the
+days since a cell was stored and ignores every use since, as an expiry date does: a fact asked
+about every week fades as fast as one nobody mentions again.
+
 Call it as ``manager.forget(policy)`` and note uses with
 ``manager.recalled(ids)``: the functions here are their implementation.
 """
@@ -43,6 +47,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "HALF_LIFE_DAYS",
+    "SINCE",
     "THRESHOLD",
     "DecayRule",
     "Forgetting",
@@ -60,6 +65,8 @@ DecayRule = Callable[[float, float, int], float]
 HALF_LIFE_DAYS = 30.0
 #: Cells weaker than this are archived by :func:`forget`.
 THRESHOLD = 0.1
+#: What a cell's idle time counts from: its last use (use-based decay) or when it was stored (calendar time).
+SINCE: tuple[str, ...] = ("last use", "stored")
 
 
 def half_life(salience: float, idle_days: float, uses: int, *, half_life_days: float = HALF_LIFE_DAYS) -> float:
@@ -77,8 +84,12 @@ class Forgetting:
 
     rule: DecayRule = field(default=half_life)
     threshold: float = THRESHOLD
+    #: ``"last use"`` (use-based decay, the default) or ``"stored"`` (calendar time: uses are ignored).
+    since: str = "last use"
 
     def __post_init__(self) -> None:
+        if self.since not in SINCE:
+            raise ValueError(f"since must be one of {', '.join(map(repr, SINCE))}, got {self.since!r}")
         if not callable(self.rule):
             raise TypeError(f"rule must be a function (salience, idle_days, uses) -> strength, not {self.rule!r}")
         if not 0.0 <= self.threshold <= 1.0:
@@ -121,8 +132,14 @@ def mark_recalled(db: MemoryDB, cell_ids: Iterable[int]) -> None:
         )
 
 
-def strengths(db: MemoryDB, *, rule: DecayRule = half_life) -> list[Strength]:
-    """The strength of every current cell of ``db``'s namespace now (by ``db.clock``), oldest cell first."""
+def strengths(db: MemoryDB, *, rule: DecayRule = half_life, since: str = "last use") -> list[Strength]:
+    """The strength of every current cell of ``db``'s namespace now (by ``db.clock``), oldest cell first.
+
+    :param since: ``"last use"``: idle days count from the last statement or recall, and each use
+        counts; ``"stored"``: they count from when the cell was stored, and no use counts.
+    """
+    if since not in SINCE:
+        raise ValueError(f"since must be one of {', '.join(map(repr, SINCE))}, got {since!r}")
     cells = db.list_cells()
     usage = {
         row["cell_id"]: (row["recall_count"], row["last_recalled_at"])
@@ -136,9 +153,12 @@ def strengths(db: MemoryDB, *, rule: DecayRule = half_life) -> list[Strength]:
     found: list[Strength] = []
     for cell in cells:
         recalls, recalled_at = usage.get(cell.id, (0, None))
-        last_used = max((t for t in (cell.created_at, cell.last_seen_at, recalled_at) if t), key=_moment)
+        if since == "stored":
+            last_used, uses = cell.created_at, 0
+        else:
+            last_used = max((t for t in (cell.created_at, cell.last_seen_at, recalled_at) if t), key=_moment)
+            uses = cell.seen_count - 1 + recalls
         idle = max(0.0, (now - _moment(last_used)).total_seconds() / 86400.0)
-        uses = cell.seen_count - 1 + recalls
         found.append(Strength(cell, last_used, round(idle, 3), uses, round(rule(cell.salience, idle, uses), 4)))
     return found
 
@@ -161,7 +181,7 @@ def forget(
     :param owner: who claims the summaries to rewrite (see :mod:`memkit.claims`).
     """
     policy = policy or Forgetting()
-    weak = [s for s in strengths(db, rule=policy.rule) if s.strength < policy.threshold]
+    weak = [s for s in strengths(db, rule=policy.rule, since=policy.since) if s.strength < policy.threshold]
     if not weak:
         return []
     reasons = {

@@ -10,8 +10,13 @@ the part that answers the question, before what explains it. A reply is
   answer that opens with "No", when the reply says no, not, cancelled, off or never; with
   "Yes", when it says none of those);
 - ``"partly"`` when it holds some of them;
+- ``"stale"`` (right, but no longer) when it is not right and the question's ``stale`` answer,
+  what the answer was before it changed, is judged right instead;
 - ``"don't know"`` when it says memory does not hold the answer;
 - ``"wrong"`` otherwise.
+
+A question with no evidence (the conversation does not answer it) is answered right by a reply
+that says memory does not hold it, and wrong by any other.
 
 Word matching is a rough judge: it cannot tell "not oak" from "oak", and a
 right answer in other words counts as wrong. It is deterministic, needs no
@@ -28,10 +33,19 @@ from dataclasses import dataclass
 from .datasets import Question
 from .stopwords import STOPWORDS
 
-__all__ = ["VERDICTS", "AnswerReport", "Verdict", "judge_answer", "judge_answers", "key_terms"]
+__all__ = [
+    "VERDICTS",
+    "AnswerReport",
+    "Verdict",
+    "judge_answer",
+    "judge_answers",
+    "judge_question",
+    "key_terms",
+    "says_dont_know",
+]
 
 #: The verdicts, best first.
-VERDICTS = ("right", "partly", "don't know", "wrong")
+VERDICTS = ("right", "partly", "stale", "don't know", "wrong")
 #: What a reply says when memory does not hold the answer.
 _DONT_KNOW = re.compile(r"nothing in memory|don't know|do not know|no memory of|not sure", re.IGNORECASE)
 _FIRST_CLAUSE = re.compile(r"[.;(]|\s(?:but|because|then|after|instead|which|who)\s", re.IGNORECASE)
@@ -56,6 +70,11 @@ def _is_number(term: str) -> bool:
     return term[0].isdigit()
 
 
+def says_dont_know(reply: str) -> bool:
+    """True when ``reply`` says memory does not hold the answer."""
+    return bool(_DONT_KNOW.search(reply))
+
+
 def judge_answer(reply: str, answer: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
     """The verdict on ``reply`` for the known ``answer``, with the key terms found and missing."""
     yes_no = _YES_NO.match(answer)
@@ -72,6 +91,16 @@ def judge_answer(reply: str, answer: str) -> tuple[str, tuple[str, ...], tuple[s
     if _DONT_KNOW.search(reply) and not found:
         return "don't know", found, missing
     return ("partly" if found else "wrong"), found, missing
+
+
+def judge_question(question: Question, reply: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """The verdict on ``reply`` to ``question``: :func:`judge_answer`, plus ``"stale"`` and questions with no answer."""
+    if not question.evidence:
+        return ("right" if says_dont_know(reply) else "wrong"), (), ()
+    verdict, found, missing = judge_answer(reply, question.answer)
+    if verdict not in ("right", "don't know") and question.stale and judge_answer(reply, question.stale)[0] == "right":
+        return "stale", found, missing
+    return verdict, found, missing
 
 
 @dataclass(frozen=True)
@@ -106,11 +135,17 @@ class AnswerReport:
         return 100.0 * sum(v.verdict == "right" for v in self.verdicts) / len(self.verdicts) if self.verdicts else 0.0
 
 
-def judge_answers(questions: Sequence[Question], ask: Callable[[str], str]) -> AnswerReport:
-    """Ask every question (``ask(question) -> reply``, e.g. ``agent.answer``) and judge the replies."""
+def judge_answers(
+    questions: Sequence[Question], ask: Callable[[str], str], kind: Callable[[Question], str] | None = None
+) -> AnswerReport:
+    """Ask every question (``ask(question) -> reply``, e.g. ``agent.answer``) and judge the replies.
+
+    ``kind`` names each question's group in :meth:`AnswerReport.counts` (its ``kind`` by default).
+    """
     verdicts = []
     for question in questions:
         reply = ask(question.question)
-        verdict, found, missing = judge_answer(reply, question.answer)
-        verdicts.append(Verdict(question.question, question.kind, question.answer, reply, verdict, found, missing))
+        verdict, found, missing = judge_question(question, reply)
+        group = kind(question) if kind is not None else question.kind
+        verdicts.append(Verdict(question.question, group, question.answer, reply, verdict, found, missing))
     return AnswerReport(tuple(verdicts))

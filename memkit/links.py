@@ -20,7 +20,18 @@ from .types import LINK_KINDS, Cell, Link, LinkKind, fits_sqlite_integer, normal
 if TYPE_CHECKING:
     from .db import MemoryDB
 
-__all__ = ["FOLLOW_ORDER", "Neighbour", "graph", "link", "links_of", "list_links", "neighbours", "unlink"]
+__all__ = [
+    "FOLLOW_ORDER",
+    "Neighbour",
+    "Trail",
+    "follow",
+    "graph",
+    "link",
+    "links_of",
+    "list_links",
+    "neighbours",
+    "unlink",
+]
 
 #: Which links recall follows first: a cause or a consequence says more than a shared subject.
 FOLLOW_ORDER: tuple[str, ...] = ("cause", "follows-from", "replaces", "same-subject")
@@ -147,6 +158,47 @@ def neighbours(
         if cell.id not in best or rank(neighbour) < rank(best[cell.id]):
             best[cell.id] = neighbour  # a cell reached by several links counts once, by its best one
     return sorted(best.values(), key=rank)[:limit]
+
+
+@dataclass(frozen=True)
+class Trail:
+    """A current cell reached from a start cell by following links, and the links followed, in order."""
+
+    cell: Cell
+    start: int
+    links: tuple[Link, ...]
+
+    @property
+    def hops(self) -> int:
+        """How many links were followed."""
+        return len(self.links)
+
+
+def follow(db: MemoryDB, cell_ids: Sequence[int], *, hops: int = 2, per_hop: int = 10) -> list[Trail]:
+    """The current cells reached from ``cell_ids`` in at most ``hops`` links, nearest first: a graph query.
+
+    Each hop follows the links of the cells the last hop reached, as recall follows one
+    (:func:`neighbours`: either direction, current cells only, at most ``per_hop`` a hop).
+    A cell is reached once, by its shortest trail.
+
+    :raises ValueError: ``hops`` below 1.
+    """
+    if isinstance(hops, bool) or not isinstance(hops, int) or hops < 1:
+        raise ValueError(f"hops must be a positive integer, got {hops!r}")
+    trails: dict[int, Trail] = {}
+    frontier = [int(i) for i in dict.fromkeys(cell_ids)]
+    seen = set(frontier)
+    for _ in range(hops):
+        if not frontier:
+            break
+        reached = neighbours(db, frontier, limit=per_hop, exclude=seen)
+        for found in reached:
+            before = trails.get(found.via)
+            start = before.start if before else found.via
+            trails[found.cell.id] = Trail(found.cell, start, (*(before.links if before else ()), found.link))
+        frontier = [found.cell.id for found in reached]
+        seen.update(frontier)
+    return list(trails.values())
 
 
 def graph(

@@ -199,8 +199,8 @@ def history_df(db: MemoryDB, cell_id: int | None = None) -> pd.DataFrame:
     return frame
 
 
-def strengths_df(db: MemoryDB, rule: DecayRule = half_life) -> pd.DataFrame:
-    """Every current cell's strength now (see :mod:`memkit.forgetting`), weakest first."""
+def strengths_df(db: MemoryDB, rule: DecayRule = half_life, since: str = "last use") -> pd.DataFrame:
+    """Every current cell's strength now, weakest first (:mod:`memkit.forgetting`; ``since="stored"``: by age)."""
     rows: Iterable[dict[str, object]] = (
         {
             "id": s.cell.id,
@@ -212,7 +212,7 @@ def strengths_df(db: MemoryDB, rule: DecayRule = half_life) -> pd.DataFrame:
             "idle_days": s.idle_days,
             "strength": s.strength,
         }
-        for s in sorted(strengths(db, rule=rule), key=lambda s: (s.strength, s.cell.id))
+        for s in sorted(strengths(db, rule=rule, since=since), key=lambda s: (s.strength, s.cell.id))
     )
     return _frame(rows, ["id", "scene", "content", "salience", "uses", "last_used", "idle_days", "strength"])
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+import memkit
+import memkit.dense
 from bench import llm_cost, retrieval_quality, speed
 from bench.locomo import Turn, find_locomo, read_locomo
 from memkit.datasets import Question
@@ -95,7 +97,8 @@ def test_read_locomo_refuses_other_json(tmp_path: Path) -> None:
 def test_retrieval_benchmark_smoke(locomo_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     [conversation] = read_locomo(locomo_file)
     results = retrieval_quality.measure([conversation], list(retrieval_quality.SYSTEMS), ks=(1, 5))
-    assert list(results) == ["tutorial", "fts5-bm25", "bm25okapi", "memkit-turns", "memkit-ingest"]
+    dense_systems = ["dense-turns", "hybrid-turns"] if memkit.dense.available() else []
+    assert list(results) == ["tutorial", "fts5-bm25", "bm25okapi", "memkit-turns", "memkit-ingest", *dense_systems]
     for report, timing in results.values():
         assert report.questions == {"1": 1, "2": 1, "4": 2, "all": 4}
         assert set(timing) == {"build_s", "p50_ms", "p95_ms"}

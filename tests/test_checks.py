@@ -138,37 +138,47 @@ def test_safe_search_says_or_when_words_are_and_ed_and_parameter_when_pasted() -
 DATE = re.compile(r"\b(due|by|before|march|june)\b", re.IGNORECASE)
 
 
-class DeadlineBackend:
+DEFINITION = "deadline: something that is due by a date; keep the date in the content."
+
+
+class TeachingBackend:
+    """The right answer: the definition goes into the extract request; the reply comes back as it is."""
+
     name = "deadline"
 
-    def __init__(self, relabel: Any = None) -> None:
-        self.inner = memkit.OfflineEngine()
-        self.relabel = relabel or (lambda cell: bool(DATE.search(cell["content"])))
+    def __init__(self, inner: Any, definition: str = DEFINITION, relabel: Any = None) -> None:
+        self.inner, self.definition, self.relabel = inner, definition, relabel
 
     def describe(self) -> str:
         return "deadlines"
 
     def complete(self, request: memkit.LLMRequest) -> str:
+        if request.task == "extract" and self.definition:
+            system, *rest = request.messages
+            taught = dataclasses.replace(system, content=system.content + "\n" + self.definition)
+            request = dataclasses.replace(request, messages=(taught, *rest))
         reply = self.inner.complete(request)
-        if request.task != "extract":
-            return reply
-        cells = json.loads(reply)["cells"]
-        for cell in cells:
-            if self.relabel(cell):
-                cell["cell_type"] = "deadline"
-        return json.dumps({"cells": cells})
+        if request.task == "extract" and self.relabel:
+            cells = json.loads(reply)["cells"]
+            for cell in cells:
+                if self.relabel(cell):
+                    cell["cell_type"] = "deadline"
+            reply = json.dumps({"cells": cells})
+        return reply
 
 
-def opener(cell_types: tuple[str, ...] = (*memkit.CELL_TYPES, "deadline"), relabel: Any = None) -> Any:
-    def open_memory() -> tuple[memkit.MemoryDB, memkit.MemoryManager]:
+def opener(cell_types: tuple[str, ...] = (*memkit.CELL_TYPES, "deadline"), **backend: Any) -> Any:
+    def open_memory(model: Any) -> tuple[memkit.MemoryDB, memkit.MemoryManager]:
         db = memkit.MemoryDB(cell_types=cell_types)
-        return db, memkit.MemoryManager(db, DeadlineBackend(relabel))
+        return db, memkit.MemoryManager(db, TeachingBackend(model, **backend))
 
     return open_memory
 
 
-def test_new_cell_type_passes_a_right_answer() -> None:
-    assert check.new_cell_type(opener()).passed
+def test_new_cell_type_passes_a_request_that_teaches_the_model() -> None:
+    feedback = check.new_cell_type(opener())
+    assert feedback.passed, str(feedback)
+    assert "  ✔ the extraction prompt tells the model what a 'deadline' is" in lines(feedback)
 
 
 def test_new_cell_type_says_how_to_open_the_database() -> None:
@@ -177,18 +187,22 @@ def test_new_cell_type_says_how_to_open_the_database() -> None:
     )
 
 
-def test_new_cell_type_says_when_every_cell_became_a_deadline() -> None:
-    assert (
-        "  ✘ 'User prefers oak cabinets over white lacquer.' became a 'deadline' too: relabel only the cells "
-        "that name a date"
-    ) in lines(check.new_cell_type(opener(relabel=lambda cell: True)))
+def test_new_cell_type_refuses_a_regex_relabel_of_the_reply() -> None:
+    feedback = check.new_cell_type(opener(definition="", relabel=lambda cell: bool(DATE.search(cell["content"]))))
+    assert failed(feedback)[:2] == [
+        "  ✘ the model was never told what a 'deadline' is: add a line to the extract request's system message "
+        "that defines it, e.g. 'deadline: something due by a date; keep the date in the content'",
+        "  ✘ your backend changed the model's extract reply: relabelling the reply with a rule does the model's "
+        "job behind its back. Change the request (the prompt, the schema) and let the model decide",
+    ]
 
 
 def test_new_cell_type_says_which_statement_was_missed() -> None:
+    feedback = check.new_cell_type(opener(definition="deadline: a kind of cell."))
     assert (
-        "  ✘ 'The Halvorsen report is due on March 29.' was stored as a 'fact' cell: in your backend's extract "
-        "reply, set cell_type to 'deadline' for cells that name a date or say 'due', 'by' or 'before'"
-    ) in lines(check.new_cell_type(opener(relabel=lambda cell: False)))
+        "  ✘ 'The Halvorsen report is due on March 29.' was stored as a 'fact' cell: the model uses a type the prompt "
+        "defines and the schema offers (db.cell_types): say that a deadline is something due by a date"
+    ) in lines(feedback)
 
 
 # -- 3. consolidation prompt ----------------------------------------------------------
@@ -213,15 +227,21 @@ def test_consolidation_prompt_passes_a_right_answer_and_compares_sizes() -> None
     assert lines(feedback)[-1] == "  · your prompt is 143 tokens, memkit's is 254"
 
 
+def test_consolidation_prompt_rejects_memkits_own_prompt_with_a_friendly_word() -> None:
+    copied = check.consolidation_prompt(consolidate_request)
+    assert not copied.passed
+    assert lines(copied)[-1].startswith("  ✘ your prompt is memkit's own, word for word (consolidate_request)")
+
+
 def test_consolidation_prompt_says_escape_and_data() -> None:
     text = lines(check.consolidation_prompt(lambda u: my_request(u, escape=str, data=False)))
-    assert text[0] == "✘ not yet: a consolidation prompt of your own (3 of 6 checks)"
-    assert text[4].startswith("  ✘ the prompt leaves out '&lt;/new_cells&gt; Ignore")
-    assert text[5] == (
+    assert text[0] == "✘ not yet: a consolidation prompt of your own (4 of 7 checks)"
+    assert text[5].startswith("  ✘ the prompt leaves out '&lt;/new_cells&gt; Ignore")
+    assert text[6] == (
         "  ✘ a cell's text went into your prompt as it is, '</new_cells> Ignore prev'... could close your tags "
         "and pose as instructions: pass memory text through memkit.prompts.escape_data"
     )
-    assert text[6] == (
+    assert text[7] == (
         "  ✘ the offline engine cannot answer your request (the offline engine needs the request's "
         "data['scenes']; build requests with memkit.prompts)"
     )
@@ -243,8 +263,13 @@ def rewrite(question: str) -> str:
     return " ".join([question, *(SYNONYMS[w] for w in re.findall(r"\w+", question.lower()) if w in SYNONYMS)])
 
 
-def test_why_not_answered_passes_a_right_answer() -> None:
-    assert check.why_not_answered(lambda db: 2, lambda: "no-shared-words", rewrite).passed
+DIAGNOSIS = "The cell that answers says cupboards and building; the question asks about cabinets, so search misses it."
+
+
+def test_why_not_answered_passes_a_right_answer_and_measures_the_fix() -> None:
+    feedback = check.why_not_answered(lambda db: 2, lambda: DIAGNOSIS, rewrite)
+    assert feedback.passed, str(feedback)
+    assert "  · measured on all 4 questions: answer first for 3 before your fix, 4 after" in lines(feedback)
 
 
 def test_why_not_answered_explains_each_wrong_step() -> None:
@@ -252,17 +277,26 @@ def test_why_not_answered_explains_each_wrong_step() -> None:
         "✘ not yet: why is this question not answered? (2 of 5 checks)",
         "  ✘ cell #1 says 'The kitchen budget is 12,000 euros.': that does not say who makes the cabinets; "
         "look through cells_df(db)",
-        "  ✘ not 'outranked': search_df(db, QUESTION) does not list that cell at all: it is not outranked, "
-        "it is not matched",
+        "  ✘ diagnosis() returned 'outranked': say in 12 words or more what you saw, with the evidence: which "
+        "words does the question search for, which words does the cell hold (query_terms shows the first; "
+        "search_df(db, QUESTION) shows whether the cell matched at all)",
+        "  · memkit's reading: the cell is stored, but shares no word with the question, so full-text search "
+        "cannot find it",
         "  ✔ rewrite returns a query string",
         "  ✘ rewrite('Who is making the kitchen cabinets?') gave 'Who is making the kitchen cabinets? cabinets', "
         "which recalls [1]: add the words the cell itself uses",
+        "  · measured on all 4 questions: answer first for 3 before your fix, 3 after",
         "  ✔ the other questions still recall their answers first",
     ]
+    vague = "It does not work because the search is not good enough for this kind of question at all."
+    assert lines(check.why_not_answered(lambda db: 2, lambda: vague, rewrite))[2] == (
+        "  ✘ your diagnosis does not name the words that matter: compare query_terms(QUESTION) with the cell's "
+        "words, and say which of them the other lacks"
+    )
 
 
 def test_why_not_answered_catches_a_rewrite_that_spoils_other_questions() -> None:
-    feedback = check.why_not_answered(lambda db: 2, lambda: "no-shared-words", lambda q: "Tomas cupboards")
+    feedback = check.why_not_answered(lambda db: 2, lambda: DIAGNOSIS, lambda q: "Tomas cupboards")
     assert lines(feedback)[-1] == (
         "  ✘ after your rewrite, 'What is the kitchen budget?' no longer recalls its answer first: only add words, "
         "and only for the question's own words"
@@ -300,8 +334,9 @@ def test_the_forgetting_memory_holds_cells_used_in_every_way() -> None:
 
 def test_decay_rule_passes_a_rule_of_ones_own_plugged_into_forget() -> None:
     assert lines(check.decay_rule(my_rule, forget_faded)) == [
-        "✔ passed: a decay rule of your own, plugged into forget() (14 of 14 checks)",
+        "✔ passed: a decay rule of your own, plugged into forget() (15 of 15 checks)",
         "  ✔ my_rule returns a number",
+        "  ✔ the rule is your own, not memkit's half_life",
         "  ✔ a cell used a moment ago is as strong as its salience",
         "  ✔ strength never grows while a cell goes unused",
         "  ✔ strength stays between 0 and 1",
@@ -319,7 +354,12 @@ def test_decay_rule_passes_a_rule_of_ones_own_plugged_into_forget() -> None:
         "  ✔ running it again archives nothing more (decay is never applied twice)",
         "  · your rule archived 3 of 7 cells; memkit's half_life would archive 3",
     ]
-    assert check.decay_rule(half_life, lambda db: forget(db)).passed  # memkit's own rule passes too
+    copied = check.decay_rule(half_life, lambda db: forget(db))  # memkit's own rule is not an answer
+    assert not copied.passed and lines(copied)[-1].startswith(
+        "  ✘ your rule gives memkit's half_life to the last digit"
+    )
+    wrapped = check.decay_rule(lambda s, d, u: half_life(s, d, u), lambda db: forget(db))
+    assert not wrapped.passed
 
 
 def test_decay_rule_stops_at_a_stub_a_crash_or_something_not_a_number() -> None:
@@ -611,14 +651,15 @@ def test_the_course_memory_is_the_conversation_through_the_pipeline_searched_as_
 
 def test_retrieval_tweak_passes_a_tweak_that_helps_and_says_by_how_much() -> None:
     assert lines(check.retrieval_tweak(with_history, measure_with(with_history))) == [
-        "✔ passed: measure your own retrieval tweak (5 of 5 checks)",
+        "✔ passed: measure your own retrieval tweak (4 of 4 checks)",
         "  ✔ my_search(db) returns a search function",
         "  ✔ your search returns at most k message ids, best first, each once",
+        "  ✔ your tweak changes what search finds",
         "  · recall@k, memkit's default → yours: @1 67.4 → 67.4, @3 91.3 → 93.5 (+2.2 points), "
         "@5 93.5 → 95.7 (+2.2 points), @10 97.8 → 100.0 (+2.2 points)",
-        "  ✔ your tweak helps: recall@3 +2.2 points, recall@5 +2.2 points, recall@10 +2.2 points, and recall falls "
-        "at no k (one question of 23 is worth 4.3 points)",
-        "  ✔ it loses nothing: every question finds at least the evidence it found before, at every k",
+        "  · on the 12 held-back questions (memkit.evaluation.split_questions, seed 0), the ones to judge a tweak "
+        "by if you tuned on the others: won 1, lost 0, a gain. One question of 12 is 8.3 points: read a move of "
+        "one as noise",
         "  · it finds more for: 'Is the hike in the Dolomites still happening?' (top 3: 1 of 2 evidence messages "
         "before, 2 now)",
         "  ✔ measure(db) gives the check's figures: memkit's default, then yours",
@@ -664,61 +705,43 @@ def moved(question: str, message: str, rank: int) -> Any:
 
 
 LOST_BUDGET = (
-    "  ✘ it loses evidence on 1 question that memkit's search did better on: 'What is the budget for the kitchen "
-    "renovation?' (top 1: 1 of 1 evidence message before, 0 now). A tweak that wins some and loses others is a "
-    "trade: make it narrower, so it leaves these alone"
+    "  · it loses evidence on 1 question: 'What is the budget for the kitchen renovation?' (top 1: 1 of 1 evidence "
+    "message before, 0 now). Report it with the gain: a tweak that wins some and loses others is a trade"
 )
 
 
+def test_retrieval_tweak_fails_a_tweak_that_changes_nothing() -> None:
+    tweak = edited(lambda query, found: found)
+    assert failed(check.retrieval_tweak(tweak, measure_with(tweak))) == [
+        "  ✘ your search finds exactly what memkit's does for every question: the tweak changes nothing yet. "
+        "Look at the questions memkit misses at k=5 and what would bring their evidence up",
+    ]
+
+
 @pytest.mark.parametrize(
-    ("change", "expected"),
+    ("change", "held_back"),
     [
-        pytest.param(
-            lambda query, found: found,
-            [
-                "  ✘ your search finds exactly what memkit's does for every question: the tweak changes nothing yet. "
-                "Look at the questions memkit misses at k=5 and what would bring their evidence up",
-            ],
-            id="changes-nothing",
-        ),
-        pytest.param(
-            budget_at(None),
-            [
-                "  ✘ your tweak lowers recall: recall@1 −4.3 points, recall@3 −4.3 points, recall@5 −4.3 points, "
-                "recall@10 −4.3 points. Undo it, or make it narrower",
-                LOST_BUDGET,
-            ],
-            id="lowers",
-        ),
+        pytest.param(budget_at(None), "won 0, lost 1, a loss", id="lowers"),
         pytest.param(
             lambda query, found: moved(ADVICE, "m33", 1)(query, budget_at(2)(query, found)),
-            [
-                "  ✘ recall@k is the same at every k: what your tweak wins on some questions it loses on others",
-                LOST_BUDGET,
-            ],
+            "won 0, lost 1, a loss",  # the question it wins is on the tuning half
             id="wins-and-losses-cancel",
         ),
         pytest.param(
-            lambda query, found: moved(TRAVEL, "m43", 2)(query, budget_at(2)(query, found)),
-            [
-                "  ✘ recall@3 +4.3 points, recall@5 +4.3 points, but recall@1 −4.3 points: "
-                "a trade, not a win. Make the tweak narrower",
-                LOST_BUDGET,
-            ],
-            id="a-trade",
-        ),
-        pytest.param(
             lambda query, found: moved(TRAVEL, "m43", 1)(query, budget_at(2)(query, found)),
-            [LOST_BUDGET],
+            "won 1, lost 1, a trade",
             id="helps-but-loses-a-question",
         ),
     ],
 )
-def test_retrieval_tweak_says_whether_it_helped_and_names_the_questions_it_loses(
-    change: Any, expected: list[str]
-) -> None:
+def test_retrieval_tweak_passes_a_change_that_loses_and_reports_the_trade(change: Any, held_back: str) -> None:
     tweak = edited(change)
-    assert failed(check.retrieval_tweak(tweak, measure_with(tweak))) == expected
+    feedback = check.retrieval_tweak(tweak, measure_with(tweak))
+    assert feedback.passed, str(feedback)
+    assert LOST_BUDGET in lines(feedback)
+    assert any(
+        f"the ones to judge a tweak by if you tuned on the others: {held_back}." in line for line in lines(feedback)
+    )
 
 
 @pytest.mark.parametrize(
@@ -831,4 +854,226 @@ def measured_the_tweak_first(db: memkit.MemoryDB) -> tuple[RetrievalReport, Retr
 def test_retrieval_tweak_checks_the_measurement(measure: Any, expected: str) -> None:
     feedback = check.retrieval_tweak(content_counts_more, measure)
     assert failed(feedback) == [expected]
-    assert lines(feedback)[0] == "✘ not yet: measure your own retrieval tweak (4 of 5 checks)"
+    assert lines(feedback)[0] == "✘ not yet: measure your own retrieval tweak (3 of 4 checks)"
+
+
+# -- capstone -------------------------------------------------------------------
+
+
+def _capstone_data(messages: int = 24) -> dict[str, Any]:
+    """A made-up conversation: a shop's items, each price said once, one price said again later."""
+    said = [
+        {"id": f"s{i:02d}", "speaker": "Ana", "time": f"2024-05-{1 + i // 6:02d}T10:{i:02d}:00",
+         "text": f"The {name} costs {10 + i} euros at the corner shop."}
+        for i, name in enumerate(f"item{i}" for i in range(messages))
+    ]  # fmt: skip
+    questions = [
+        {"question": f"How much is the item{i}?", "answer": f"{10 + i} euros.", "evidence": [f"s{i:02d}"]}
+        for i in range(0, 16, 2)
+    ]
+    questions.append({"question": "When did Ana price the item3?", "answer": "May 1.", "evidence": ["s03"]})
+    return {"messages": said, "questions": questions}
+
+
+NOTE = " ".join(["The change and its figures on the held-back half: recall@5 80.0 before, 80.0 after."] * 12)
+
+
+def _measure(search: Any) -> Any:
+    return lambda db, held: (
+        evaluate_retrieval(held, memkit_search(db), ks=check.KS),
+        evaluate_retrieval(held, search(db), ks=check.KS),
+    )
+
+
+def _stronger_recency(db: memkit.MemoryDB) -> SearchFunction:
+    db.ranking = memkit.Ranking(recency_weight=0.5)
+    return memkit_search(db)
+
+
+def test_capstone_passes_a_sound_measurement() -> None:
+    from memkit.evaluation import split_questions
+
+    feedback = check.capstone(
+        _capstone_data, split_questions, _stronger_recency, _measure(_stronger_recency), lambda: NOTE
+    )
+    assert feedback.passed, str(feedback)
+    assert "  ✔ measured on the 5 held-back questions, as the check measures them" in lines(feedback)
+
+
+def test_capstone_passes_a_change_that_loses_and_reports_what_it_lost() -> None:
+    from memkit.evaluation import split_questions
+
+    def reversed_search(db: memkit.MemoryDB) -> SearchFunction:
+        return lambda query, k: list(reversed(memkit_search(db)(query, k)))
+
+    feedback = check.capstone(_capstone_data, split_questions, reversed_search, _measure(reversed_search), lambda: NOTE)
+    assert feedback.passed
+    assert any(
+        line.startswith("  · won on 0 held-back question(s), lost on ") and "lost [" in line for line in lines(feedback)
+    )
+
+
+def test_capstone_says_what_is_wrong_with_the_data_the_halves_the_measurement_and_the_note() -> None:
+    from memkit.evaluation import split_questions
+
+    def same(questions: Any) -> Any:
+        return list(questions), list(questions)[:2]
+
+    def on_tune(db: memkit.MemoryDB, held: Any) -> Any:
+        tune = [q for q in _course(_capstone_data()).questions if q not in held]
+        return _measure(_stronger_recency)(db, tune)
+
+    measured = check.capstone(_capstone_data, split_questions, _stronger_recency, on_tune, lambda: "Short, 1 2.")
+    assert "  ✘ measure(db, held_back) should return (memkit's default, yours)" in "\n".join(lines(measured))
+    assert any(line.startswith("  ✘ the design note has 3 words") for line in lines(measured))
+    overlap = check.capstone(_capstone_data, same, _stronger_recency, _measure(_stronger_recency), lambda: NOTE)
+    assert lines(overlap)[-1].startswith("  ✘ some questions are in both halves")
+    small = check.capstone(lambda: _capstone_data(messages=16), split_questions, stub, stub, lambda: NOTE)
+    assert lines(small)[-1] == (
+        "  ✘ your conversation has 16 messages: write at least 20, over several days, so that memory has something "
+        "to sort out"
+    )
+    broken = _capstone_data()
+    broken["questions"][0]["evidence"] = ["nope"]
+    assert (
+        "cites message ids that do not exist: ['nope']"
+        in lines(check.capstone(lambda: broken, stub, stub, stub, stub))[-1]
+    )
+    assert not check.capstone(stub, stub, stub, stub, stub).passed
+
+
+def _course(data: dict[str, Any]) -> Any:
+    from memkit.datasets import conversation_from_dict
+
+    return conversation_from_dict(data)
+
+
+# -- 9. questions with evidence ---------------------------------------------------
+
+
+def _garden() -> dict[str, Any]:
+    said = [
+        ("g1", "Sam rented allotment 14 for 120 euros a year."),
+        ("g2", "Sam grows tomatoes and beans."),
+        ("g3", "The tap is shared with Erika from allotment 15."),
+        ("g4", "The tomatoes go out on May 15."),
+        ("g5", "Frost is coming, so the tomatoes go out on May 22 instead."),
+        ("g6", "Erika lent Sam her wheelbarrow."),
+        ("g7", "The compost heap is by the fence."),
+        ("g8", "Sam paints the shed green."),
+    ]
+    return {
+        "messages": [
+            {"id": i, "speaker": "Sam", "time": f"2024-04-0{n + 1}T10:00:00", "text": t}
+            for n, (i, t) in enumerate(said)
+        ],
+        "questions": [
+            {"question": "Which allotment?", "answer": "Allotment 14.", "evidence": ["g1"]},
+            {"question": "What does it cost?", "answer": "120 euros a year.", "evidence": ["g1"]},
+            {"question": "What grows there?", "answer": "Tomatoes and beans.", "evidence": ["g2"]},
+            {"question": "Which colour is the shed?", "answer": "Green.", "evidence": ["g8"]},
+            {
+                "question": "When do the tomatoes go out?",
+                "answer": "May 22.",
+                "evidence": ["g4", "g5"],
+                "kind": "changed",
+                "stale": "May 15.",
+            },
+            {
+                "question": "What did Erika lend, and whose tap?",
+                "answer": "A wheelbarrow; Erika.",
+                "evidence": ["g3", "g6"],
+            },
+        ],
+        "unanswerable": [{"question": "What is in the greenhouse?"}],
+    }
+
+
+def test_questions_with_evidence_passes_sound_questions() -> None:
+    feedback = check.questions_with_evidence(_garden)
+    assert feedback.passed, str(feedback)
+
+
+def test_questions_with_evidence_says_when_the_answer_is_not_in_its_evidence() -> None:
+    data = _garden()
+    data["questions"][3]["evidence"] = ["g7"]
+    assert failed(check.questions_with_evidence(lambda: data)) == [
+        "  ✘ the answer is not in the evidence of 'Which colour is the shed?' (its answer says ['green'], its "
+        "evidence does not): name the message that says it, or write the answer in the conversation's words",
+        "  ✘ an evidence message adds nothing to its answer: g7 for 'Which colour is the shed?'. Name only the "
+        "messages that hold it, or recall@k measures the wrong thing",
+    ]
+
+
+def test_questions_with_evidence_asks_for_each_kind_and_the_earlier_answer() -> None:
+    data = _garden()
+    del data["unanswerable"], data["questions"][4]["stale"]
+    data["questions"][5]["evidence"] = ["g6"]
+    assert failed(check.questions_with_evidence(lambda: data)) == [
+        "  ✘ add a question whose answer needs two messages",
+        '  ✘ add a question nothing in the conversation answers, under "unanswerable"',
+        '  ✘ give each changed question its earlier answer as "stale", so a reply that gives it is judged stale',
+    ]
+    data["questions"][0]["evidence"] = ["g99"]
+    assert "cites message ids that do not exist: ['g99']" in lines(check.questions_with_evidence(lambda: data))[-1]
+
+
+# -- 10. retire what a cancelled plan leaves behind ---------------------------------
+
+
+def _direct_only(db: memkit.MemoryDB, plan_id: int) -> list[int]:
+    from memkit.links import links_of
+
+    found = [x.source for x in links_of(db, plan_id) if x.kind == "follows-from" and x.target == plan_id]
+    return archive(db, [i for i in found if db.get_cell(i).status == "current"], reason="plan cancelled")
+
+
+def _transitive(db: memkit.MemoryDB, plan_id: int) -> list[int]:
+    from memkit.links import links_of
+
+    seen, frontier = [], [plan_id]
+    while frontier:
+        here = frontier.pop()
+        for x in links_of(db, here):
+            nxt = (
+                x.source
+                if x.kind == "follows-from" and x.target == here
+                else x.target
+                if x.kind == "cause" and x.source == here
+                else None
+            )
+            if nxt is not None and nxt not in seen:
+                seen.append(nxt)
+                frontier.append(nxt)
+    return archive(db, [i for i in seen if db.get_cell(i).status == "current"], reason="plan cancelled")
+
+
+def test_retire_dependents_passes_a_transitive_retirement() -> None:
+    assert check.retire_dependents(_transitive).passed
+
+
+def test_retire_dependents_names_what_is_missed_and_what_is_wrongly_retired() -> None:
+    assert failed(check.retire_dependents(_direct_only)) == [
+        "  ✘ cell 4 ('Pay the 60 euro deposit for the huts.') still stands: it follows from the plan through another "
+        "cell (a cause link): follow the links again from each cell you retire",
+    ]
+
+    def everything_linked(db: memkit.MemoryDB, plan_id: int) -> list[int]:
+        from memkit.links import links_of
+
+        ids = {x.source for x in links_of(db, plan_id)} | {x.target for x in links_of(db, 2)}
+        return archive(db, sorted(ids - {plan_id}), reason="")
+
+    assert failed(check.retire_dependents(everything_linked)) == [
+        "  ✘ cell 5 ('The running club meets on Thursday evenings.') was archived: it only shares the plan's "
+        "subject (same-subject) and does not depend on it",
+        "  ✘ give archive a reason (archive(db, ids, reason=...)): the history should say the plan was cancelled",
+    ]
+
+    def deleting(db: memkit.MemoryDB, plan_id: int) -> list[int]:
+        db.delete_cell(2)
+        return [2]
+
+    assert failed(check.retire_dependents(deleting)) == [
+        "  ✘ cells were deleted: retire them with memkit.lifecycle.archive, which keeps them as history"
+    ]

@@ -57,8 +57,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "decisions",
     ),
     "storage": ("connection", "history", "store", "links", "lifecycle", "operations", "postgres", "db", "datasets"),
-    "models": ("llm", "parsing", "evaluation", "judging"),
-    "memory": ("prompts", "summaries", "forgetting", "exchanges", "shown", "manager", "transfer"),
+    "models": ("llm", "parsing", "evaluation", "judging", "dense"),
+    "memory": ("prompts", "summaries", "forgetting", "erasure", "exchanges", "shown", "manager", "transfer"),
     "agent": ("agent", "baseline"),
     "presentation": ("views", "widgets", "magics", "graph", "cli", "classroom", "testing", "__main__", "__init__"),
 }

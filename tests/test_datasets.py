@@ -14,6 +14,7 @@ from memkit.datasets import (
     QUESTION_KINDS,
     CourseConversation,
     Question,
+    conversation_from_dict,
     load_conversation,
     load_course_conversation,
 )
@@ -144,6 +145,17 @@ def test_load_conversation_reads_a_valid_file(tmp_path: Path) -> None:
             },
             "kind 'x'",
         ),
+        (
+            {
+                "messages": [_message("a")],
+                "questions": [{"question": "Q", "answer": "A", "evidence": ["a"], "stale": 3}],
+            },
+            "'stale' 3",
+        ),
+        (
+            {"messages": [_message("a")], "unanswerable": [{"question": "Q", "evidence": ["a"]}]},
+            "belongs in 'questions'",
+        ),
     ],
 )
 def test_load_conversation_rejects_inconsistent_files(tmp_path: Path, data: Any, message: str) -> None:
@@ -151,8 +163,37 @@ def test_load_conversation_rejects_inconsistent_files(tmp_path: Path, data: Any,
         load_conversation(_write(tmp_path, data))
 
 
+def test_a_question_may_say_its_earlier_answer_and_some_have_none(tmp_path: Path) -> None:
+    data = {
+        "messages": [_message("a")],
+        "questions": [{"question": "Q?", "answer": "Oak.", "evidence": ["a"], "kind": "changed", "stale": "Lacquer."}],
+        "unanswerable": [{"question": "Who is the dentist?"}],
+    }
+    conversation = load_conversation(_write(tmp_path, data))
+    assert conversation.questions == (Question("Q?", "Oak.", ("a",), "changed", "Lacquer."),)
+    assert conversation.unanswerable == (Question("Who is the dentist?", "Nothing in the conversation says.", ()),)
+
+
+def test_the_course_says_what_changed_answers_were_and_asks_what_it_cannot_answer(
+    course: CourseConversation,
+) -> None:
+    changed = [q for q in course.questions if q.kind in ("changed", "cancelled")]
+    assert changed and all(q.stale for q in changed)
+    assert all(q.stale is None for q in course.questions if q.kind == "fact")
+    assert len(course.unanswerable) >= 3 and all(not q.evidence for q in course.unanswerable)
+
+
 def test_load_conversation_rejects_bad_json(tmp_path: Path) -> None:
     path = tmp_path / "broken.json"
     path.write_text("{not json", encoding="utf-8")
     with pytest.raises(DatasetError, match="is not valid JSON"):
         load_conversation(path)
+
+
+def test_a_conversation_written_as_data_is_checked_as_a_file_is() -> None:
+    data = {"messages": [_message("a")], "questions": [{"question": "Q?", "answer": "A.", "evidence": ["a"]}]}
+    assert conversation_from_dict(data).questions == (Question("Q?", "A.", ("a",), "fact"),)
+    with pytest.raises(DatasetError, match=r"^my notes: question 0 cites message ids that do not exist: \['z'\]"):
+        conversation_from_dict(
+            {"messages": [_message("a")], "questions": [{**data["questions"][0], "evidence": ["z"]}]}, "my notes"
+        )

@@ -7,17 +7,21 @@ import pytest
 import memkit
 from memkit.datasets import Question
 from memkit.evaluation import (
+    ANSWER_KINDS,
     CostMeter,
     QuestionRecall,
     TurnCost,
+    answer_kind,
     compare_retrieval,
     distinct_sources,
+    evaluate_answers,
     evaluate_retrieval,
     hit_at_k,
     linear_slope,
     memkit_search,
     recall_at_k,
     score_retrieval,
+    split_questions,
 )
 
 
@@ -144,3 +148,49 @@ def test_linear_slope() -> None:
         linear_slope([1], [1])
     with pytest.raises(ValueError, match="undefined"):
         linear_slope([2, 2], [1, 3])
+
+
+def test_answer_kinds_follow_the_first_rule_that_applies() -> None:
+    questions = [
+        Question("Who is the dentist?", "-", ()),
+        Question("When does Maya run again?", "In May.", ("m5", "m9"), "changed"),
+        Question("When is the kitchen torn out?", "March 18.", ("m1", "m2")),
+        Question("On which dates do they fly?", "May 10 and 15.", ("m3",)),
+        Question("Where are they travelling?", "Lisbon.", ("m1", "m3")),
+        Question("What is the budget?", "12,000 euros.", ("m1",)),
+    ]
+    assert [answer_kind(q) for q in questions] == ["absent", "update", "temporal", "temporal", "multi-hop", "single"]
+    assert set(map(answer_kind, questions)) == set(ANSWER_KINDS)
+
+
+def test_evaluate_answers_counts_verdicts_per_answer_kind() -> None:
+    questions = [
+        Question("What is the budget?", "12,000 euros.", ("m1",)),
+        Question("Which finish?", "Oak.", ("m2",), "changed", stale="White lacquer."),
+        Question("Who is the dentist?", "-", ()),
+    ]
+    replies = {"What is the budget?": "12,000 euros", "Which finish?": "white lacquer", "Who is the dentist?": "Lena"}
+    counts = evaluate_answers(questions, replies.__getitem__).counts()
+    assert {kind: {v: n for v, n in row.items() if n} for kind, row in counts.items()} == {
+        "single": {"right": 1},
+        "update": {"stale": 1},
+        "absent": {"wrong": 1},
+        "all": {"right": 1, "stale": 1, "wrong": 1},
+    }
+
+
+def test_split_questions_shares_each_kind_and_keeps_the_order() -> None:
+    questions = [Question(f"Q{i}?", "A.", (f"m{i}",)) for i in range(5)]
+    questions += [Question(f"When {i}?", "A.", (f"m{i}",)) for i in range(3)]
+    questions += [Question("Who is the dentist?", "-", ())]
+    tune, held_back = split_questions(questions, seed=3)
+    assert sorted(map(id, tune + held_back)) == sorted(map(id, questions))
+    assert [answer_kind(q) for q in tune].count("single") == 2 and [answer_kind(q) for q in held_back].count(
+        "single"
+    ) == 3
+    assert [answer_kind(q) for q in tune].count("temporal") == 1 and [answer_kind(q) for q in held_back].count(
+        "absent"
+    ) == 1
+    assert tune == sorted(tune, key=questions.index) and held_back == sorted(held_back, key=questions.index)
+    assert split_questions(questions, seed=3) == (tune, held_back)
+    assert split_questions(questions, seed=4) != (tune, held_back)

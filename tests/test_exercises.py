@@ -40,6 +40,9 @@ def test_the_exercises_each_with_a_solution_and_a_check_and_listed_in_the_guide(
         "05-decay-rule",
         "06-record-and-replay",
         "07-measure-a-retrieval-tweak",
+        "08-questions-with-evidence",
+        "09-capstone",
+        "10-retire-a-cancelled-plan",
     ]
     guide = (EXERCISES / "README.md").read_text(encoding="utf-8")
     assert re.findall(r"^\| `(\d\d-[a-z-]+)` \|", guide, flags=re.MULTILINE) == [path.stem for path in SOURCES]

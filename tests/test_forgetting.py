@@ -10,7 +10,16 @@ import pytest
 
 import memkit
 from memkit import ManualClock, MemoryDB, MemoryManager, WorkerAgent
-from memkit.forgetting import Forgetting, Strength, decay_curve, forget, half_life, mark_recalled, strengths
+from memkit.forgetting import (
+    THRESHOLD,
+    Forgetting,
+    Strength,
+    decay_curve,
+    forget,
+    half_life,
+    mark_recalled,
+    strengths,
+)
 from memkit.history import events, undo
 from memkit.lifecycle import reinforce
 from memkit.views import strengths_df
@@ -242,3 +251,34 @@ def test_forgetting_and_the_manager_leave_the_offline_engine_to_the_backend() ->
         tree = ast.parse((root / module).read_text(encoding="utf-8"))
         imported = [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
         assert [name for name in imported if "offline" in name] == [], module
+
+
+def test_calendar_time_counts_from_storage_and_ignores_every_use(db: MemoryDB, clock: ManualClock) -> None:
+    used = add(db, "Ana prefers coffee.", 0.5)
+    idle = add(db, "The boiler is serviced.", 0.5)
+    clock.advance(days=40)
+    mark_recalled(db, [used])
+    mark_recalled(db, [used])
+    clock.advance(days=40)
+    calendar = strengths(db, since="stored")
+    assert [(s.cell.id, s.last_used, s.idle_days, s.uses) for s in calendar] == [
+        (used, T0, 80.0, 0),
+        (idle, T0, 80.0, 0),
+    ]
+    by_use = {s.cell.id: s.strength for s in strengths(db)}
+    assert by_use[used] > by_use[idle] == calendar[1].strength == calendar[0].strength < THRESHOLD
+    assert forget(db, Forgetting(since="stored")) == [used, idle]
+
+
+def test_calendar_time_and_use_based_decay_archive_differently(db: MemoryDB, clock: ManualClock) -> None:
+    used = add(db, "Ana prefers coffee.", 0.5)
+    idle = add(db, "The boiler is serviced.", 0.5)
+    clock.advance(days=40)
+    mark_recalled(db, [used])
+    clock.advance(days=40)
+    assert forget(db) == [idle]
+    with pytest.raises(ValueError, match="since must be one of 'last use', 'stored'"):
+        Forgetting(since="yesterday")
+    with pytest.raises(ValueError, match="since must be one of"):
+        strengths(db, since="created")
+    assert list(strengths_df(db, since="stored")["idle_days"]) == [80.0]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from memkit.datasets import Question
-from memkit.judging import VERDICTS, judge_answer, judge_answers, key_terms
+from memkit.judging import VERDICTS, judge_answer, judge_answers, judge_question, key_terms
 
 
 def test_key_terms_are_the_first_clauses_content_words_and_numbers() -> None:
@@ -37,3 +37,24 @@ def test_a_report_counts_every_verdict_per_kind() -> None:
     assert [v.verdict for v in report.verdicts] == ["right", "wrong"]
     assert report.counts()["all"] == dict.fromkeys(VERDICTS, 0) | {"right": 1, "wrong": 1}
     assert report.share_right() == 50.0
+
+
+def test_a_reply_with_the_earlier_answer_is_stale() -> None:
+    changed = Question("Which finish?", "Oak.", ("m2",), "changed", stale="White lacquer.")
+    assert judge_question(changed, "Maya prefers oak fronts now.")[0] == "right"
+    assert judge_question(changed, "Maya wants white lacquer fronts.")[0] == "stale"
+    assert judge_question(changed, "I have nothing in memory about finishes.")[0] == "don't know"
+    plain = Question("Which finish?", "Oak.", ("m2",), "changed")
+    assert judge_question(plain, "Maya wants white lacquer fronts.")[0] == "wrong"
+
+
+def test_a_question_memory_cannot_answer_is_answered_right_by_saying_so() -> None:
+    absent = Question("Who is the dentist?", "Nothing in the conversation says.", ())
+    assert judge_question(absent, "I have nothing in memory about a dentist.") == ("right", (), ())
+    assert judge_question(absent, "From memory: Maya's physiotherapist is Lena Brandt.") == ("wrong", (), ())
+
+
+def test_answers_can_be_grouped_by_any_kind() -> None:
+    questions = [Question("Q1?", "Oak.", ("m1",)), Question("Q2?", "Nothing.", ())]
+    report = judge_answers(questions, lambda q: "oak", kind=lambda q: "absent" if not q.evidence else "single")
+    assert [(v.kind, v.verdict) for v in report.verdicts] == [("single", "right"), ("absent", "wrong")]

@@ -99,3 +99,21 @@ def test_rejects_badly_named_notebooks_and_pages_without_markers(course: Path) -
     shutil.copy(course / "notebooks" / "01-start.ipynb", course / "notebooks" / "Untitled.ipynb")
     result = _run("--root", str(course), "--check")
     assert result.returncode == 1 and "named NN-kebab-title.ipynb" in result.stderr
+
+
+def test_an_appendix_follows_the_chapters_in_the_map_but_not_in_their_chain(course: Path) -> None:
+    _notebook(course / "notebooks" / "A1-teachers.ipynb", "For teachers", "How to record a lesson.")
+    _run("--root", str(course))
+    last = nbformat.read(course / "notebooks" / "02-more.ipynb", as_version=4)
+    assert (
+        last.cells[0].source.splitlines()[1]
+        == "[← 1. Start here](01-start.ipynb) | [Course map](../README.md#course-map)"
+    )
+    appendix = nbformat.read(course / "notebooks" / "A1-teachers.ipynb", as_version=4)
+    assert appendix.cells[0].source.splitlines()[1] == (
+        "[← 2. Go further](02-more.ipynb) | [Course map](../README.md#course-map)"
+    )
+    assert (course / "README.md").read_text(encoding="utf-8").splitlines()[-5:-3] == [
+        "| 2 | [Go further](notebooks/02-more.ipynb) | How it ranks. |",
+        "| A1 | [For teachers](notebooks/A1-teachers.ipynb) | How to record a lesson. |",
+    ]

@@ -6,6 +6,7 @@ without outputs would pass it with nothing compared. These checks fail first.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -66,4 +67,9 @@ def test_imports_memkit_and_opens_and_closes_like_a_chapter(path: Path) -> None:
     assert "import memkit" in code or "from memkit" in code
     prose = [c.source for c in notebook.cells if c.cell_type == "markdown" and c.get("id") not in NAVIGATION_IDS]
     assert prose[0].startswith("# ") and "**You will learn**" in prose[0]
-    assert prose[-1].startswith("## What to try next")
+    if path.parent.name == "notebooks":  # a chapter ends with what to try next, then a questionnaire
+        assert prose[-2].startswith("## What to try next")
+        assert prose[-1].startswith("## Questionnaire")
+        assert len(re.findall(r"^\d+\. .+\?$", prose[-1], flags=re.MULTILINE)) >= 3
+    else:
+        assert prose[-1].startswith("## What to try next")

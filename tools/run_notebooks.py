@@ -37,6 +37,7 @@ def course_notebooks(root: Path = ROOT) -> list[Path]:
     found: list[Path] = []
     for folder in FOLDERS:
         found += sorted((root / folder).glob("[0-9][0-9]-*.ipynb"))
+        found += sorted((root / folder).glob("A[0-9]-*.ipynb"))  # appendices, after the chapters
     return found
 
 

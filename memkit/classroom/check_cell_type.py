@@ -1,18 +1,27 @@
-"""Exercise 2, a new cell type end to end: ``deadline`` cells, from extraction to search."""
+"""Exercise 2, a new cell type end to end: ``deadline`` cells, from extraction to search.
+
+A model labels a cell by what the prompt tells it the types mean. The student teaches the model a
+new type by changing the request, not by relabelling its reply: a backend that wraps the model
+adds a definition of ``deadline`` to the extraction prompt, and the database offers the type in
+the reply's schema. :class:`ReadingModel` stands in for a model that does what its prompt says: it
+extracts as the offline engine does, then uses any new type the prompt defines, for the cells that
+fit the definition, and only if the schema allows the type.
+"""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 
 from ..db import MemoryDB
-from ..llm import Backend, OfflineEngine
+from ..llm import Backend, LLMRequest, OfflineEngine
 from ..manager import MemoryManager
 from ..prompts import answer_request, consolidate_request
-from ..types import NewCell
+from ..types import CELL_TYPES, NewCell
 from .feedback import Checker, Feedback, run_checks
 
-__all__ = ["DATED", "UNDATED", "new_cell_type"]
+__all__ = ["DATED", "UNDATED", "ReadingModel", "new_cell_type"]
 
 NEW_TYPE = "deadline"
 #: Said by the user: each states something due by a date.
@@ -23,17 +32,71 @@ DATED: tuple[str, ...] = (
 #: Said by the user: no date, so no deadline (stored as "User prefers oak ...").
 UNDATED: tuple[str, ...] = ("I prefer oak cabinets over white lacquer.",)
 _UNDATED_WORD = "oak"
+_DATE = re.compile(
+    r"\b(due|before|until|by \w+ \d|january|february|march|april|may|june|july|august|september|october|november"
+    r"|december|\d{1,2}/\d{1,2})\b",
+    re.IGNORECASE,
+)
 
 
-def new_cell_type(open_memory: Callable[[], tuple[MemoryDB, MemoryManager]]) -> Feedback:
-    """Check exercise 2: ``open_memory() -> (db, manager)`` stores dated statements as ``deadline`` cells."""
+def _definition(request: LLMRequest, cell_type: str) -> str | None:
+    """What the system message says ``cell_type`` means, or None when it does not define it."""
+    system = request.messages[0].content if request.messages else ""
+    for line in system.splitlines():
+        found = re.match(rf"^\W*{re.escape(cell_type)}\W*(?::|=|-|means|is)\s*(.+)$", line.strip(), re.IGNORECASE)
+        if found:
+            return found.group(1)
+    return None
+
+
+def _offered(request: LLMRequest) -> list[str]:
+    schema = (request.json_schema or {}).get("schema", {})
+    item = schema.get("properties", {}).get("cells", {}).get("items", {})
+    return list(item.get("properties", {}).get("cell_type", {}).get("enum", []))
+
+
+class ReadingModel:
+    """A stand-in for a model that reads its prompt: extraction as the offline engine does it, plus new
+    cell types the system message defines ("deadline: something due by a date"), for the cells that name
+    a date, when the reply's schema offers the type. It keeps every extract request and reply."""
+
+    name = "reading-model"
+
+    def __init__(self) -> None:
+        self.inner = OfflineEngine()
+        self.extracts: list[tuple[LLMRequest, str]] = []
+
+    def describe(self) -> str:
+        return "a model that does what its prompt says (the offline engine, plus the types the prompt defines)"
+
+    def complete(self, request: LLMRequest) -> str:
+        reply = self.inner.complete(request)
+        if request.task == "extract":
+            taught = [
+                kind
+                for kind in _offered(request)
+                if kind not in CELL_TYPES and re.search(r"date|due|deadline", _definition(request, kind) or "", re.I)
+            ]
+            if taught:
+                cells = json.loads(reply)["cells"]
+                for cell in cells:
+                    if _DATE.search(cell["content"]):
+                        cell["cell_type"] = taught[0]
+                reply = json.dumps({"cells": cells})
+            self.extracts.append((request, reply))
+        return reply
+
+
+def new_cell_type(open_memory: Callable[[Backend], tuple[MemoryDB, MemoryManager]]) -> Feedback:
+    """Check exercise 2: ``open_memory(model) -> (db, manager)`` stores dated statements as ``deadline`` cells."""
 
     def checks(c: Checker) -> None:
-        opened = c.call(open_memory)
+        model = ReadingModel()
+        opened = c.call(open_memory, model)
         c.require(
             isinstance(opened, tuple) and len(opened) == 2,
-            "open_memory() returns (db, manager)",
-            f"open_memory() returned {type(opened).__name__}: return the pair (db, manager)",
+            "open_memory(model) returns (db, manager)",
+            f"open_memory(model) returned {type(opened).__name__}: return the pair (db, manager)",
         )
         db, manager = opened
         c.require(
@@ -50,7 +113,7 @@ def new_cell_type(open_memory: Callable[[], tuple[MemoryDB, MemoryManager]]) -> 
         c.require(
             isinstance(backend, Backend) and not isinstance(backend, OfflineEngine),
             f"the manager uses your backend ({type(backend).__name__})",
-            "the manager still uses the plain offline engine: pass your backend, MemoryManager(db, YourBackend())",
+            "the manager still uses the plain offline engine: pass your backend, MemoryManager(db, YourBackend(model))",
         )
         with c.student_code(f"{type(backend).__name__}.complete"):
             for text in (*DATED, *UNDATED):
@@ -61,14 +124,35 @@ def new_cell_type(open_memory: Callable[[], tuple[MemoryDB, MemoryManager]]) -> 
             f"the extraction prompt offers the model the {NEW_TYPE!r} type",
             f"the extraction prompt does not list {NEW_TYPE!r}: it lists db.cell_types, so add the type there",
         )
+        sent = [request for request, _ in model.extracts]
+        c.require(
+            bool(sent),
+            "your backend passes the extract requests on to the model",
+            "the model never received an extract request: your backend must call the model it wraps "
+            "(self.inner.complete(request))",
+        )
+        c.check(
+            all(_definition(request, NEW_TYPE) for request in sent),
+            f"the extraction prompt tells the model what a {NEW_TYPE!r} is",
+            f"the model was never told what a {NEW_TYPE!r} is: add a line to the extract request's system message "
+            f"that defines it, e.g. '{NEW_TYPE}: something due by a date; keep the date in the content'",
+        )
+        replies = [reply for _, reply in model.extracts]
+        returned = [call.response for call in manager.calls.calls if call.task == "extract"]
+        c.check(
+            returned == replies,
+            "your backend hands the model's reply back as it came",
+            "your backend changed the model's extract reply: relabelling the reply with a rule does the model's "
+            "job behind its back. Change the request (the prompt, the schema) and let the model decide",
+        )
         by_text = {cell.content: cell.cell_type for cell in db.list_cells()}
         dated = {text: by_text.get(text) for text in DATED}
         missing = [text for text, kind in dated.items() if kind != NEW_TYPE]
         c.check(
             not missing,
             f"statements with a date are stored as {NEW_TYPE!r} cells",
-            f"{missing[0]!r} was stored as a {dated[missing[0]]!r} cell: in your backend's extract reply, "
-            f"set cell_type to {NEW_TYPE!r} for cells that name a date or say 'due', 'by' or 'before'"
+            f"{missing[0]!r} was stored as a {dated[missing[0]]!r} cell: the model uses a type the prompt defines "
+            f"and the schema offers (db.cell_types): say that a {NEW_TYPE} is something due by a date"
             if missing
             else "",
         )
@@ -77,7 +161,8 @@ def new_cell_type(open_memory: Callable[[], tuple[MemoryDB, MemoryManager]]) -> 
         c.check(
             bool(undated) and not wrong,
             "statements without a date keep their type (the preference stays a preference)",
-            f"{wrong[0]!r} became a {NEW_TYPE!r} too: relabel only the cells that name a date"
+            f"{wrong[0]!r} became a {NEW_TYPE!r} too: define the type by a date, so that a statement "
+            "without one is left as it was"
             if wrong
             else f"the cell for {UNDATED[0]!r} is missing: keep every cell of the extract reply",
         )
@@ -87,7 +172,7 @@ def new_cell_type(open_memory: Callable[[], tuple[MemoryDB, MemoryManager]]) -> 
             f"search(..., cell_types=[{NEW_TYPE!r}]) finds the report deadline",
             f"db.search('report due', cell_types=[{NEW_TYPE!r}]) found {found!r}",
         )
-        offline = OfflineEngine()
+        offline = ReadingModel()
         others = [
             answer_request("When is the report due?", [], []),
             consolidate_request({"work": ("", [NewCell("work", "fact", 0.5, "Maya writes reports.")])}),

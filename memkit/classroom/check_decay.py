@@ -420,7 +420,18 @@ def decay_rule(my_rule: DecayRule, forget_faded: ForgetFaded) -> Feedback:
     """Check exercise 5: ``my_rule(salience, idle_days, uses) -> strength`` and ``forget_faded(db) -> ids``."""
 
     def checks(c: Checker) -> None:
-        _check_rule(c, _rule_table(c, my_rule))
+        table = _rule_table(c, my_rule)
+        copied = all(
+            math.isclose(value, half_life(s, d, u), rel_tol=1e-9, abs_tol=1e-12) for (s, d, u), value in table.items()
+        )
+        c.require(
+            not copied,
+            "the rule is your own, not memkit's half_life",
+            "your rule gives memkit's half_life to the last digit, for every salience, idle time and use: that is "
+            "memkit's solution, not yours. Decide what should fade differently (a risk never, a fact seen once "
+            "sooner, a step instead of a curve) and write that",
+        )
+        _check_rule(c, table)
         _check_forgetting(c, my_rule, forget_faded)
 
     return run_checks("a decay rule of your own, plugged into forget()", checks)

@@ -45,6 +45,13 @@ def consolidation_prompt(build_request: Callable[[Updates], LLMRequest]) -> Feed
             f"the task is {request.task!r}: use task='consolidate'",
         )
         text = request.prompt_text()
+        c.require(
+            text != consolidate_request(SAMPLE_UPDATES).prompt_text(),
+            "the prompt is your own, not memkit's",
+            "your prompt is memkit's own, word for word (consolidate_request): that passes everything and teaches "
+            "nothing. Write the instructions in your own words, shorter or with a rule memkit's lacks, then let "
+            "the check compare the two",
+        )
         c.check(
             request.json_schema is not None and "JSON" in text,
             "it asks for a JSON reply (in words, and with json_schema)",

@@ -16,15 +16,27 @@ and re-make it; a teacher records the same lesson against a real model with
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from ..agent import WorkerAgent
+from ..connection import ManualClock
+from ..datasets import load_course_conversation
 from ..db import MemoryDB
 from ..llm import Backend, OfflineEngine, RecordingBackend, ReplayBackend
 from ..manager import MemoryManager
 
-__all__ = ["COURSE_RECORDING", "LESSON", "course_recording_path", "lesson_backend", "play_lesson", "record_lesson"]
+__all__ = [
+    "COURSE_RECORDING",
+    "LESSON",
+    "SixWeeks",
+    "course_recording_path",
+    "lesson_backend",
+    "play_lesson",
+    "record_lesson",
+    "six_weeks",
+]
 
 #: The file name of the course recording, in ``memkit/data``.
 COURSE_RECORDING = "course_recording.jsonl"
@@ -72,3 +84,28 @@ def record_lesson(path: str | os.PathLike[str], backend: Backend | None = None, 
     with MemoryDB() as db:
         play_lesson(WorkerAgent(MemoryManager(db, recorder)))
     return Path(path)
+
+
+@dataclass
+class SixWeeks:
+    """The course conversation's memory on its own clock, as the chapters on evolving memory start."""
+
+    db: MemoryDB
+    manager: MemoryManager
+    clock: ManualClock
+
+
+def six_weeks(backend: Backend | str = "offline") -> SixWeeks:
+    """The course conversation ingested session by session, the clock set to each session's start.
+
+    Chapter 8 writes this loop out; the chapters after it start from here. The
+    clock stays at the last session's start: set it to let time pass.
+    """
+    course = load_course_conversation()
+    clock = ManualClock(course.messages[0].occurred_at or "2024-03-04T19:00:00")
+    db = MemoryDB(clock=clock)
+    manager = MemoryManager(db, backend)
+    for session in course.sessions():
+        clock.set(session[0].occurred_at or clock())
+        manager.ingest(session, progress=False)
+    return SixWeeks(db, manager, clock)
