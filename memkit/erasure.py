@@ -91,6 +91,11 @@ def erase_message(
     :param backend: what rewrites the summaries of its scenes (the offline engine if None).
     :raises MemkitError: nothing in this namespace comes from that message.
     """
+    if db.dialect != "sqlite":
+        raise MemkitError(
+            "erase_message works on a SQLite file; on the PostgreSQL store, delete the message's cells "
+            "with db.delete_cell and run VACUUM FULL on the server (nothing was changed)"
+        )
     cells = [c for c in db.list_cells(include_history=True) if c.source_id == source_id]
     texts = _texts(db, source_id)
     if not cells and not texts:

@@ -51,6 +51,11 @@ class Store:
         return self._shared.path
 
     @property
+    def dialect(self) -> str:
+        """Which store holds the memory: ``"sqlite"`` (a file) or ``"postgres"`` (a server)."""
+        return self._shared.dialect
+
+    @property
     def read_only(self) -> bool:
         """Whether the file was opened for reading only (it or its folder cannot be written)."""
         return self._shared.read_only is not None

@@ -270,3 +270,14 @@ def test_keys_never_reach_the_server_and_its_password_never_shows(pg_url: str) -
         shown = f"{db!r} {db.path}"
     assert secret not in f"{stored} {history}" and "[redacted key]" in str(stored)
     assert "Pa55-w0rd" not in shown and shown.startswith("MemoryDB(path='postgresql://postgres@")
+
+
+def test_erasure_on_the_server_says_what_to_do_instead_and_changes_nothing(pg: MemoryDB) -> None:
+    from memkit.erasure import erase_message
+
+    manager = memkit.MemoryManager(pg)
+    manager.update("The boiler service is on 4 March.", "Noted.")
+    before = [c.content for c in pg.list_cells(include_history=True)]
+    with pytest.raises(memkit.MemkitError, match="PostgreSQL"):
+        erase_message(pg, "anything")
+    assert [c.content for c in pg.list_cells(include_history=True)] == before
