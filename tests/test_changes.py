@@ -252,13 +252,6 @@ def test_what_memory_does_not_hold_gets_a_plain_no(db: MemoryDB) -> None:
     assert "choir" not in answer and "tyres" not in answer
 
 
-def test_a_question_about_a_thing_no_cell_names_gets_a_plain_no(db: MemoryDB) -> None:
-    remember(db, "My hourly rate for portrait sessions is 90 euros.", "The portrait sessions run on Saturdays.")
-    answer = ask(db, "What's my hourly rate for drone footage?")
-    assert answer.startswith("I have nothing in memory") and "90" not in answer
-    assert "90" in ask(db, "What's my hourly rate for portrait sessions?")
-
-
 def test_a_question_in_two_parts_gets_both(db: MemoryDB) -> None:
     remember(db, "My accountant is Farida Osei.", "I owe about 640 pounds in tax this year.")
     answer = ask(db, "Who is my accountant, and how much tax do I owe?")

@@ -88,8 +88,6 @@ class _Question:
     nouns: frozenset[str]
     kinds: tuple[str, ...]
     about: str
-    #: The nouns that name things (not days or times): memory holds nothing on a thing none of its cells names.
-    things: frozenset[str] = frozenset()
 
 
 def is_question(text: str) -> bool:
@@ -150,8 +148,7 @@ def _read_question(text: str, vocabulary: Vocabulary) -> _Question:
             nouns.add(lemma)
             about_tokens.append(t)
     about = " ".join(t.text for t in about_tokens[:4]) or text.strip().rstrip("?")
-    things = frozenset(t.lemma_.lower() for t in about_tokens if t.ent_type_ not in ("DATE", "TIME"))
-    return _Question(text, focus, frozenset(nouns), kinds, about, things)
+    return _Question(text, focus, frozenset(nouns), kinds, about)
 
 
 _CONTEXT_WORD = re.compile(r"[a-z0-9]+")
@@ -235,17 +232,9 @@ def compose_answer(
     reasons = [(kind, content) for kind, content in linked if kind in ("cause", "follows-from")]
     answers: list[str] = []
     used: set[str] = set()
-    known: set[str] = set()
-    for (_, content, _score, _matched, scene), _changed, context, _new in pool:
-        known |= _have(facts_of(content), scene, vocabulary) | _around(context)
     for part in parts:
         question = _read_question(part, vocabulary)
         best: tuple[float, str, bool] | None = None
-        generic = vocabulary.money_words | vocabulary.date_words | vocabulary.units | vocabulary.category_nouns
-        unknown = sorted(question.things - known - generic)
-        if unknown:  # a thing no recalled cell mentions at all: memory does not hold it ("video work")
-            answers.append(f"{NOTHING} about {' '.join(unknown)}.")
-            continue
         for rank, ((_, content, _score, _matched, scene), was_changed, context, new) in enumerate(pool):
             facts = facts_of(content)
             have, around = _have(facts, scene, vocabulary), _around(context)

@@ -301,7 +301,7 @@ ASKED_KINDS = MappingProxyType(
     }
 )
 #: Words that ask for an amount of money.
-MONEY_WORDS = _words("cost price pay charge budget spend fee rent salary quote owe total")
+MONEY_WORDS = _words("cost price pay charge budget spend fee rent salary quote owe")
 #: Nouns that ask for a date ("what's the *date* of the wedding", "the *deadline* for the form").
 DATE_WORDS = _words("date deadline")
 #: Nouns that a "which/what X" question uses to ask for a kind of thing; the answer need not repeat them.
@@ -309,7 +309,7 @@ CATEGORY_NOUNS = _words(
     """company firm business organisation organization team one person people place day date time hour
     year month week thing kind type sort level method option way name number amount price cost size
     colour color brand model version material finish style shape pattern flavour flavor genre language
-    breed design fabric texture shade variety format dose"""
+    breed design fabric texture shade variety format"""
 )
 
 #: Verbs a question and its answer often word differently ("which did Maya *want*" is answered by
