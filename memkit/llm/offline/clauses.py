@@ -327,7 +327,11 @@ def _stranded_subject(head: Token) -> list[Token]:
 
 
 def _own_subject(head: Token) -> Token | None:
-    return next((c for c in head.children if c.dep_ in ("nsubj", "nsubjpass", "expl")), None)
+    """The verb's subject; of two ("Ugh, so my sister moved ..." parsed with "Ugh" as one too), the
+    one nearest before the verb."""
+    subjects = [c for c in head.children if c.dep_ in ("nsubj", "nsubjpass", "expl")]
+    before = [c for c in subjects if c.i < head.i]
+    return before[-1] if before else (subjects[0] if subjects else None)
 
 
 def _complete(head: Token) -> bool:

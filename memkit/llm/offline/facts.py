@@ -240,6 +240,8 @@ def facts_of(
         lemma = _lemma(t)
         if lemma in labels or lemma in vocabulary.vague_nouns or not lemma.isalpha() or len(lemma) < 2:
             continue
+        if lemma in vocabulary.fillers:
+            continue  # "Ugh", "lol" parsed as nouns say nothing about what a statement is about
         anchors.add(lemma)
         if is_name(t):
             names.add(lemma)
