@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from .agent import Recall
+    from .llm.offline.statements import Reading
 
 __all__ = [
     "calls_df",
@@ -28,6 +29,7 @@ __all__ = [
     "history_df",
     "hits_df",
     "links_df",
+    "reading_df",
     "recall_df",
     "scene_growth_df",
     "scene_timeline_df",
@@ -37,6 +39,7 @@ __all__ = [
     "strengths_df",
 ]
 
+_READING_COLUMNS = ["said", "statement", "cell_type", "salience", "about", "values", "change", "notes"]
 _CELL_COLUMNS = ["id", "scene", "cell_type", "salience", "content", "source_id", "occurred_at", "created_at"]
 _SCENE_COLUMNS = ["scene", "summary", "current_count", "cell_count", "updated_at"]
 _HIT_COLUMNS = ["id", "score", "matched", "scene", "cell_type", "salience", "content", "source_id"]
@@ -233,3 +236,26 @@ def links_df(db: MemoryDB) -> pd.DataFrame:
         for x in list_links(db)
     )
     return _frame(rows, ["id", "source", "kind", "target", "source_content", "target_content", "reason"])
+
+
+def reading_df(reading: Reading) -> pd.DataFrame:
+    """What the offline engine read in a message (``OfflineEngine().read(text)``): one row per
+    statement, then one per sentence it left out, with the reason in ``notes``."""
+    rows: list[dict[str, object]] = []
+    for s in reading.statements:
+        rows.append(
+            {
+                "said": s.said,
+                "statement": s.content,
+                "cell_type": s.cell_type,
+                "salience": s.salience,
+                "about": ", ".join(sorted(s.facts.subject | s.facts.anchors)),
+                "values": ", ".join(f"{v.kind}: {v.key}" for v in s.facts.values),
+                "change": f"{s.change.kind} ('{s.change.cue}')" if s.change else "",
+                "notes": "; ".join(s.notes),
+            }
+        )
+    for skipped in reading.skipped:
+        empty = dict.fromkeys(_READING_COLUMNS, "")
+        rows.append({**empty, "said": skipped.said, "notes": f"left out: {skipped.reason}"})
+    return _frame(rows, _READING_COLUMNS)

@@ -219,7 +219,33 @@ def test_ch03_plain_bm25_sits_between_the_tutorial_and_memkit(course_db: memkit.
 # -- 04-memory-manager ---------------------------------------------------------------------------
 
 
-# 04-memory-manager c11-c15: the parser keeps the usable item of a messy reply, rejects the others
+# 04-memory-manager c9-c13: "The opener 'Ugh, so' is gone. 'she' became 'Ines' ... 'Thanks so much!'
+# stores nothing. ... it tags Ines as an organisation (ORG)".
+def test_ch04_the_reading_drops_the_opener_resolves_she_and_leaves_out_the_thanks() -> None:
+    message = "Ugh, so my sister Ines moved her visit to June 14, and she's bringing her dog Pepper. Thanks so much!"
+    reading = memkit.OfflineEngine().read(message)
+    statements = [s.content for s in reading.statements]
+    assert len(statements) == 2 and not any("Ugh" in s for s in statements)
+    assert statements[1].startswith("Ines ") and any("'Ines'" in note for note in reading.statements[1].notes)
+    assert [s.reason for s in reading.skipped] == ["thanks"]
+    assert [e.label_ for e in reading.docs[0].ents if e.text == "Ines"] == ["ORG"]
+
+
+# 04-memory-manager c14-c15: "the engine's decision says why. The old cell is kept as history ...
+# and what it said that did not change (here the time) stays current in a cell of its own".
+def test_ch04_a_change_says_why_keeps_the_old_cell_and_what_did_not_change(db: memkit.MemoryDB) -> None:
+    manager = memkit.MemoryManager(db, memkit.OfflineEngine())
+    manager.update("The plumber comes on Tuesday at 8.", "Noted.")
+    result = manager.update("The plumber moved our slot to Thursday.", "Noted.")
+    (update,) = [r for r in result.revisions if r.action == "update"]
+    assert "moved" in update.reason
+    old = db.get_cell(update.target_id or 0)
+    assert old is not None and old.status == "superseded" and "Tuesday" in old.content
+    current = [c.content for c in db.list_cells()]
+    assert any("Thursday" in c for c in current) and any("8" in c and "Tuesday" not in c for c in current)
+
+
+# 04-memory-manager c18-c22: the parser keeps the usable item of a messy reply, rejects the others
 # with a reason each, and the manager stores what was kept.
 def test_ch04_a_messy_reply_keeps_what_it_can(db: memkit.MemoryDB) -> None:
     messy = (
@@ -234,7 +260,7 @@ def test_ch04_a_messy_reply_keeps_what_it_can(db: memkit.MemoryDB) -> None:
     assert len(result.rejected) == 2 and all(rejection.reason for rejection in result.rejected)
 
 
-# 04-memory-manager c16/c21: consolidation sends the current summary and the new cells only, so its
+# 04-memory-manager c23/c28: consolidation sends the current summary and the new cells only, so its
 # prompts "stay small while the scenes grow".
 def test_ch04_consolidation_prompts_stay_small_while_memory_grows() -> None:
     first_ten = {message.source_id for message in COURSE.messages[:10]}

@@ -11,7 +11,7 @@ import pytest
 import memkit
 from memkit import MemkitError, MemoryDB, MemoryManager, OfflineEngine, OpenAIBackend, WorkerAgent, choose_backend
 from memkit.cli import main
-from memkit.views import calls_df, cells_df, recall_df, scenes_df, search_df
+from memkit.views import calls_df, cells_df, reading_df, recall_df, scenes_df, search_df
 
 
 def test_views_show_whole_tables(db: MemoryDB) -> None:
@@ -62,6 +62,12 @@ def test_recall_and_calls_views(db: MemoryDB) -> None:
     calls = calls_df(agent.calls)
     assert calls["task"].tolist() == ["answer", "extract", "consolidate", "answer", "extract"]
     assert (calls["prompt_tokens"] > 0).all()
+
+
+def test_the_reading_view_has_a_row_per_statement_and_per_sentence_left_out() -> None:
+    frame = reading_df(OfflineEngine().read("The kiln at the studio fires on Fridays. Haha ok cool."))
+    assert list(frame["statement"]) == ["The kiln at the studio fires on Fridays.", ""]
+    assert frame["notes"].iloc[1].startswith("left out:") and "kiln" in frame["about"].iloc[0]
 
 
 def test_demo_prints_scenes_offline(capsys: pytest.CaptureFixture[str]) -> None:
