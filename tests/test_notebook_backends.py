@@ -38,6 +38,7 @@ def _outputs(notebook: nbformat.NotebookNode) -> str:
         ("04-memory-manager.ipynb", {"extract"}),
         ("05-worker-agent.ipynb", {"extract", "consolidate", "answer"}),
         ("06-chat-box.ipynb", {"extract", "answer"}),
+        ("07-looking-at-memory.ipynb", {"extract", "consolidate"}),
     ],
 )
 def test_a_chapter_pointed_at_a_model_server_calls_it(
