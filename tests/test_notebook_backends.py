@@ -39,6 +39,7 @@ def _outputs(notebook: nbformat.NotebookNode) -> str:
         ("05-worker-agent.ipynb", {"extract", "consolidate", "answer"}),
         ("06-chat-box.ipynb", {"extract", "answer"}),
         ("07-looking-at-memory.ipynb", {"extract", "consolidate"}),
+        ("10-forgetting.ipynb", {"extract", "consolidate", "answer"}),
     ],
 )
 def test_a_chapter_pointed_at_a_model_server_calls_it(
