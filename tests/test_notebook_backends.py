@@ -41,6 +41,7 @@ def _outputs(notebook: nbformat.NotebookNode) -> str:
         ("07-looking-at-memory.ipynb", {"extract", "consolidate"}),
         ("09-links-and-the-graph.ipynb", {"extract", "consolidate", "answer"}),
         ("10-forgetting.ipynb", {"extract", "consolidate", "answer"}),
+        ("11-evaluating-memory.ipynb", {"extract", "consolidate", "answer"}),
     ],
 )
 def test_a_chapter_pointed_at_a_model_server_calls_it(
