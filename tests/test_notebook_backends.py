@@ -39,6 +39,7 @@ def _outputs(notebook: nbformat.NotebookNode) -> str:
         ("05-worker-agent.ipynb", {"extract", "consolidate", "answer"}),
         ("06-chat-box.ipynb", {"extract", "answer"}),
         ("07-looking-at-memory.ipynb", {"extract", "consolidate"}),
+        ("08-changes-and-history.ipynb", {"extract", "consolidate", "answer"}),
         ("09-links-and-the-graph.ipynb", {"extract", "consolidate", "answer"}),
         ("10-forgetting.ipynb", {"extract", "consolidate", "answer"}),
         ("11-evaluating-memory.ipynb", {"extract", "consolidate", "answer"}),
