@@ -660,13 +660,16 @@ def test_ch09_search_beats_link_following_on_the_course(linked_memory: LinkedMem
     assert search > linked
 
 
-# 09-links-and-the-graph c30/c31: the old plan and the cancellation that replaced it are in one scene, `club`.
+# 09-links-and-the-graph c30/c31: the old plan and the cancellation that replaced it are in one scene, `club`,
+# the only scene the chapter's search for the hike draws.
 def test_ch09_the_hike_and_its_cancellation_share_a_scene(linked_memory: LinkedMemory) -> None:
     plan, cancelled = (
         _cell(linked_memory.db, "hiking in the Dolomites"),
         _cell(linked_memory.db, "cancelled the Dolomites"),
     )
     assert plan.scene == cancelled.scene == "club"
+    drawn = {hit.scene for hit in linked_memory.db.search("Dolomites hike", limit=2, include_history=True)}
+    assert drawn == {"club"}
 
 
 # -- 10-forgetting -------------------------------------------------------------------------------

@@ -33,7 +33,17 @@ def _outputs(notebook: nbformat.NotebookNode) -> str:
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "tasks"),
-    [("01-first-look.ipynb", {"extract", "consolidate", "answer"}), ("04-memory-manager.ipynb", {"extract"})],
+    [
+        ("01-first-look.ipynb", {"extract", "consolidate", "answer"}),
+        ("04-memory-manager.ipynb", {"extract"}),
+        ("05-worker-agent.ipynb", {"extract", "consolidate", "answer"}),
+        ("06-chat-box.ipynb", {"extract", "answer"}),
+        ("07-looking-at-memory.ipynb", {"extract", "consolidate"}),
+        ("08-changes-and-history.ipynb", {"extract", "consolidate", "answer"}),
+        ("09-links-and-the-graph.ipynb", {"extract", "consolidate", "answer"}),
+        ("10-forgetting.ipynb", {"extract", "consolidate", "answer"}),
+        ("11-evaluating-memory.ipynb", {"extract", "consolidate", "answer"}),
+    ],
 )
 def test_a_chapter_pointed_at_a_model_server_calls_it(
     name: str, tasks: set[str], server: ChatServer, monkeypatch: pytest.MonkeyPatch
