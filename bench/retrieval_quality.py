@@ -48,7 +48,7 @@ from memkit.datasets import Question
 from memkit.evaluation import DEFAULT_KS, RetrievalReport, memkit_search, score_retrieval
 from memkit.retrieval import STOPWORDS
 
-__all__ = ["CATEGORY_NAMES", "SERVER_SYSTEMS", "SYSTEMS", "main", "measure"]
+__all__ = ["CATEGORY_NAMES", "HALVES", "SERVER_SYSTEMS", "SYSTEMS", "half", "main", "measure"]
 
 #: What LoCoMo's question categories ask for.
 CATEGORY_NAMES = {"1": "multi-hop", "2": "temporal", "3": "open-domain", "4": "single-hop", "all": "overall"}
@@ -267,6 +267,17 @@ if dense.available():  # the optional extra: PyTorch and the model's weights
     SYSTEMS.update({"dense-turns": dense_turns_search, "hybrid-turns": hybrid_turns_search})
 
 
+#: The two halves of a LoCoMo file: one to tune rules and weights on, one to report on.
+HALVES = ("tune", "report")
+
+
+def half(conversations: Sequence[Conversation], which: str | None) -> list[Conversation]:
+    """The conversations of one half (alternating, so each half has early and late ones), or all."""
+    if which is None:
+        return list(conversations)
+    return list(conversations[HALVES.index(which) :: 2])
+
+
 def percentile(values: Sequence[float], share: float) -> float:
     """The ``share`` quantile of ``values`` (nearest rank)."""
     ordered = sorted(values)
@@ -372,6 +383,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--postgres", help="the PostgreSQL database for memkit-turns-postgres (default: a throwaway one)"
     )
     parser.add_argument("--conversations", type=int, default=None, help="only the first N conversations")
+    parser.add_argument(
+        "--half",
+        choices=HALVES,
+        help="only one half of the conversations: 'tune' (the 1st, 3rd, 5th, ...) to choose rules and weights "
+        "on, 'report' (the 2nd, 4th, ...) to report figures no choice was made on",
+    )
     parser.add_argument("--no-captions", action="store_true", help="leave out the captions of shared photos")
     parser.add_argument(
         "--ranking",
@@ -396,7 +413,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, TypeError, AttributeError) as exc:
         parser.error(f"--ranking {args.ranking!r}: {exc}")
     path = find_locomo(args.locomo)
-    conversations = read_locomo(path)[: args.conversations]
+    conversations = half(read_locomo(path), args.half)[: args.conversations]
     turns = sum(len(c.turns) for c in conversations)
     questions = sum(1 for c in conversations for q in c.questions if q.evidence)
     print(f"{path.name}: {len(conversations)} conversations, {turns} turns, {questions} questions with evidence")

@@ -112,6 +112,13 @@ def test_retrieval_benchmark_smoke(locomo_file: Path, capsys: pytest.CaptureFixt
     assert plot.read_bytes().startswith(b"\x89PNG")
 
 
+def test_the_two_halves_split_the_conversations_alternately_and_share_none() -> None:
+    conversations = [f"c{i}" for i in range(5)]
+    tune, report = (retrieval_quality.half(conversations, which) for which in retrieval_quality.HALVES)  # type: ignore[arg-type]
+    assert tune == ["c0", "c2", "c4"] and report == ["c1", "c3"]
+    assert retrieval_quality.half(conversations, None) == conversations  # type: ignore[arg-type]
+
+
 def test_retrieval_benchmark_rejects_unknown_systems_and_knobs(locomo_file: Path) -> None:
     with pytest.raises(SystemExit):
         retrieval_quality.main(["--locomo", str(locomo_file), "--systems", "grep"])
