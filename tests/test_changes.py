@@ -252,6 +252,13 @@ def test_what_memory_does_not_hold_gets_a_plain_no(db: MemoryDB) -> None:
     assert "choir" not in answer and "tyres" not in answer
 
 
+def test_words_like_week_or_rest_do_not_make_a_cell_an_answer(db: MemoryDB) -> None:
+    remember(db, "The plumber comes next week to fix the boiler.", "The rest of the tiles arrive in May.")
+    answer = ask(db, "Who is on call this week?")
+    assert answer.startswith("I have nothing in memory") and "plumber" not in answer
+    assert "plumber" in ask(db, "Who is fixing the boiler?").lower()
+
+
 def test_a_question_in_two_parts_gets_both(db: MemoryDB) -> None:
     remember(db, "My accountant is Farida Osei.", "I owe about 640 pounds in tax this year.")
     answer = ask(db, "Who is my accountant, and how much tax do I owe?")

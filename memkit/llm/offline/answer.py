@@ -129,6 +129,8 @@ def _read_question(text: str, vocabulary: Vocabulary) -> _Question:
             or (lemma == "right" and t.i + 1 < len(doc) and doc[t.i + 1].lower_ == "now")
         ):
             continue
+        if t.pos_ in ("NOUN", "PROPN") and lemma in vocabulary.vague_nouns:
+            continue  # "the rest of our things" asks about nothing in particular
         if t.dep_ == "ROOT" and t.pos_ == "VERB":
             weight = ROOT_VERB_WEIGHT
         if (

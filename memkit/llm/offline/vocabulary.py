@@ -168,7 +168,7 @@ EMOTIONS = _words(
 VAGUE_NOUNS = _words(
     """thing stuff lot bit time times day days way ways part kind sort type everything anything something
     nothing everyone anyone someone people person undertaking mind situation process detail details whole fuss
-    matter question answer idea point case fact news update note change today tonight tomorrow yesterday
+    matter question answer idea point case fact news update note change today tonight tomorrow yesterday rest
     week month year moment while side end start lol haha ones one"""
 )
 #: Units and time words inside an amount ("4 runs a *week*", "30 *km*"): never what a statement is about.
