@@ -760,19 +760,7 @@ def test_ch10_deleting_is_not_erasing(forgotten: Forgotten) -> None:
 # the pipeline half the cancelled question's evidence, which the per-message memory keeps; the
 # changed questions lose nothing.
 def test_ch11_history_costs_only_the_cancelled_question(course_db: memkit.MemoryDB) -> None:
-    per_message = memkit.MemoryDB()
-    per_message.add_cells(
-        memkit.NewCell(
-            scene=m.occurred_at[:10],
-            cell_type="fact",
-            salience=0.5,
-            content=f"{m.speaker}: {m.text}",
-            source_id=m.source_id,
-            occurred_at=m.occurred_at,
-            context=p.text if p else None,
-        )
-        for p, m in zip([None, *COURSE.messages], COURSE.messages, strict=False)
-    )
+    per_message = _per_message_memory()
     ks = (5,)
     pipeline = evaluate_retrieval(COURSE.questions, memkit_search(course_db), ks=ks).recall
     messages = evaluate_retrieval(COURSE.questions, memkit_search(per_message, overfetch=1), ks=ks).recall

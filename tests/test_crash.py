@@ -34,6 +34,24 @@ def run_until(code: str, signal_line: str) -> None:
     child.stdout.close()
 
 
+def kill_inside_a_big_transaction(target: str, setup: str = "") -> None:
+    """Kill a program while it holds 3,000 uncommitted cells open in one transaction on ``target``."""
+    run_until(
+        f"""
+        from memkit import MemoryDB, NewCell
+        db = MemoryDB({target!r}, namespace={NAMESPACE!r})
+        {setup}
+        exchange = db.log_exchange([])
+        with db.transaction():
+            db.add_cells([NewCell("big", "fact", 0.5, f"Uncommitted cell {{i}} " + "x" * 200) for i in range(3000)],
+                         exchange_id=exchange)
+            print("inside", flush=True)
+            import time; time.sleep(60)
+        """,
+        "inside",
+    )
+
+
 def test_random_kills_leave_a_healthy_store_with_whole_exchanges(store_url: str) -> None:
     """On the file and on the server alike (there, the server rolls back what a killed client left open)."""
     report = crash(store_url, kills=8, seed=5)
@@ -50,20 +68,7 @@ def test_kill_inside_a_big_write_transaction_keeps_none_of_it(db_path: Path) -> 
     with MemoryDB(db_path, namespace=NAMESPACE) as db:
         MemoryManager(db, KnownModel()).update(exchange_text("before", 2), "ok")
     # A tiny page cache makes SQLite spill the uncommitted pages into the WAL file before the kill.
-    run_until(
-        f"""
-        from memkit import MemoryDB, NewCell
-        db = MemoryDB({str(db_path)!r}, namespace={NAMESPACE!r})
-        db._shared.conn.execute("PRAGMA cache_size = 5")
-        exchange = db.log_exchange([])
-        with db.transaction():
-            db.add_cells([NewCell("big", "fact", 0.5, f"Uncommitted cell {{i}} " + "x" * 200) for i in range(3000)],
-                         exchange_id=exchange)
-            print("inside", flush=True)
-            import time; time.sleep(60)
-        """,
-        "inside",
-    )
+    kill_inside_a_big_transaction(str(db_path), 'db._shared.conn.execute("PRAGMA cache_size = 5")')
     assert os.path.getsize(f"{db_path}-wal") > 100_000  # the transaction had reached the disk
     with MemoryDB(db_path, namespace=NAMESPACE) as db:
         assert db.check_integrity() == []
@@ -74,19 +79,7 @@ def test_kill_inside_a_big_write_transaction_keeps_none_of_it(db_path: Path) -> 
 def test_kill_inside_a_big_write_transaction_on_the_server_keeps_none_of_it(pg_url: str) -> None:
     with MemoryDB(pg_url, namespace=NAMESPACE) as db:
         MemoryManager(db, KnownModel()).update(exchange_text("before", 2), "ok")
-    run_until(
-        f"""
-        from memkit import MemoryDB, NewCell
-        db = MemoryDB({pg_url!r}, namespace={NAMESPACE!r})
-        exchange = db.log_exchange([])
-        with db.transaction():
-            db.add_cells([NewCell("big", "fact", 0.5, f"Uncommitted cell {{i}} " + "x" * 200) for i in range(3000)],
-                         exchange_id=exchange)
-            print("inside", flush=True)
-            import time; time.sleep(60)
-        """,
-        "inside",
-    )
+    kill_inside_a_big_transaction(pg_url)
     with MemoryDB(pg_url, namespace=NAMESPACE, timeout=30) as db:
         db.add_cells([NewCell("after", "fact", 0.5, "Written once the killed writer's lock was gone.")])
         assert db.check_integrity() == []

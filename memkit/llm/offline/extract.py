@@ -118,7 +118,7 @@ def extract_cells(
         # and "passed the inspection" both retire "fix the seal before the inspection": nothing is left)
         left: str | None = old.content
         for _, statement in retiring[old.number]:
-            left = still_true(replace(old, content=left, facts=facts_of(left)), statement) if left else None
+            left = still_true(replace(old, content=left, facts=facts_of(left)), statement, vocabulary) if left else None
         if left and left != old.content:
             cell = {
                 "scene": old.scene,

@@ -182,15 +182,14 @@ def decide(statement: Statement, listed: Sequence[Listed], scene: str, vocabular
         if target is not None:
             return _act("supersede", target, [], f"'{change.cue}': cell {target.number} is done")
     narrated = statement.speaker.strip().lower() not in ("user", "you", "")
-    done = _done_verbs(statement) if change is None and not new.negated and not narrated else frozenset()
-    if done:  # "need to call the bank" / "called the bank today": every cell it did is done
+    if not narrated and _done_verbs(statement):  # "need to call the bank" / "called the bank today": each cell it did
         did = sorted(
-            ((score, cell) for cell in listed if (score := _did_score(statement, done, cell, vocabulary)) > 0),
+            ((score, cell) for cell in listed if (score := _did_score(statement, cell, vocabulary)) > 0),
             key=lambda pair: (-pair[0], -pair[1].number),
         )
         if did:
             (_, target), *others = did
-            why = f"'{', '.join(sorted(done))}' done: what cell {target.number} asked for"
+            why = f"'{', '.join(sorted(_done_verbs(statement)))}' done: what cell {target.number} asked for"
             return _act("supersede", target, [c for _, c in others], why)
     if change is not None and change.kind == "replace":
         target, why = _replaced(statement, listed, scene)
@@ -203,7 +202,6 @@ def decide(statement: Statement, listed: Sequence[Listed], scene: str, vocabular
         says_less = new.words and new.words <= old.words and len(new.words) >= 2 and new.negated == old.negated
         if says_less and new.values_of(MEASURES) <= old.values_of(MEASURES):
             return _act("reinforce", cell, [], f"adds nothing to cell {cell.number}")
-    narrated = statement.speaker.strip().lower() not in ("user", "you", "")
     effective = _effective_dates(statement.content)
     for cell in listed if not narrated else ():  # in a transcript, a new date is a new event
         old = cell.facts
@@ -330,25 +328,19 @@ def _done_verbs(statement: Statement) -> frozenset[str]:
     return frozenset(t.lemma_.lower() for t in parse(statement.content) if t.tag_ == "VBD" and t.pos_ == "VERB")
 
 
-def _verbs(content: str) -> frozenset[str]:
-    return frozenset(t.lemma_.lower() for t in parse(content) if t.pos_ == "VERB")
-
-
-def _did_score(statement: Statement, done: frozenset[str], cell: Listed, vocabulary: Vocabulary) -> float:
+def _did_score(statement: Statement, cell: Listed, vocabulary: Vocabulary) -> float:
     """How surely a statement of something done does what a cell asked for ("needs trimming",
-    "need to call"): one of its verbs, done to the same thing."""
+    "need to call"): one of its verbs, done to the same thing; 0 when it does not."""
     old = cell.facts
-    if old.past or old.negated:
+    if statement.change is not None or statement.facts.negated or old.past or old.negated:
         return 0.0
     doc = parse(cell.content)
     needs = any(t.lemma_.lower() == "need" for t in doc)  # "the hedge needs trimming"
     if not (cell.cell_type in ("task", "plan") or needs or has_phrase(cell.content, vocabulary.task_phrases)):
         return 0.0
-    verbs = done & _verbs(cell.content)
-    if not verbs:
-        return 0.0
+    verbs = _done_verbs(statement) & {t.lemma_.lower() for t in doc if t.pos_ == "VERB"}
     shared = (statement.facts.anchors & old.anchors) - verbs
-    return 2.0 * len(shared) if shared else 0.0
+    return 2.0 * len(shared) if verbs and shared else 0.0
 
 
 def _replaced(statement: Statement, listed: Sequence[Listed], scene: str) -> tuple[Listed | None, str]:
@@ -446,7 +438,7 @@ def _shapes(facts: Facts, kind: str) -> set[str]:
 _DETACHABLE = frozenset({"conj", "appos", "npadvmod", "prep", "advcl", "relcl", "acl", "parataxis", "advmod"})
 
 
-def still_true(cell: Listed, statement: Statement) -> str | None:
+def still_true(cell: Listed, statement: Statement, vocabulary: Vocabulary) -> str | None:
     """What a cell a statement retires still says that the statement does not change, or None.
 
     A cell holding two facts ("Contracter quoted $14,000. Demo starts the 10th.") loses only the one
@@ -455,7 +447,7 @@ def still_true(cell: Listed, statement: Statement) -> str | None:
     """
     new = statement.facts
     change = statement.change
-    if change is None and _done_verbs(statement) & _verbs(cell.content):
+    if _did_score(statement, cell, vocabulary) > 0:
         return None  # it did what the cell asked for: nothing of it is left to do
     if change is not None and change.kind in ("end", "done"):
         # "Marcus has withdrawn": what ended is Marcus's part, not the whole list of investigators

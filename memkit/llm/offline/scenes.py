@@ -179,8 +179,7 @@ def scene_name(
             announced = next((i for i, t in enumerate(first) if t.lower_ in ("update", "news")), None)
             if announced:  # "Guest list update, ...", "Kitchen news: ..."
                 named = [t for t in first[:announced] if t.pos_ in ("NOUN", "PROPN", "ADJ") or t.tag_ == "VBG"]
-                family = any(t.ent_type_ == "PERSON" or t.lemma_.lower() in vocabulary.family_nouns for t in named)
-                if named and len(named) <= _MAX_NAME_WORDS and not family:
+                if named and len(named) <= _MAX_NAME_WORDS and not any(_relative(t, vocabulary) for t in named):
                     candidates.append((9.5, order, _slug(named)))
             for i, t in enumerate(first):
                 if t.lower_ in ("regarding", "re", "about") and i + 1 < len(first):
@@ -210,12 +209,7 @@ def scene_name(
                 else 0.0
             )
             score += 0.5 if any(c.dep_ == "compound" for c in head.children) else 0.0
-            family = lemma in vocabulary.family_nouns  # in every topic: "mum" is not what the caterer talk is about
-            if (
-                head.ent_type_ == "PERSON"
-                or family
-                or (lemma in vocabulary.person_nouns and not vocabulary.topics_of(lemma))
-            ):
+            if _relative(head, vocabulary) or (lemma in vocabulary.person_nouns and not vocabulary.topics_of(lemma)):
                 score -= 2.0
             score -= 0.2 * order
             name = _slug(_phrase(head))
@@ -240,6 +234,11 @@ def scene_name(
 
 
 _MAX_HEADING_TOKENS = 5
+
+
+def _relative(token: Token, vocabulary: Vocabulary) -> bool:
+    """A named person or a relative: in every topic, so never what one is about ("mum" in the caterer talk)."""
+    return token.ent_type_ == "PERSON" or token.lemma_.lower() in vocabulary.family_nouns
 
 
 def _phrase(head: Token) -> list[Token]:
