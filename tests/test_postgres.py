@@ -7,6 +7,7 @@ is tested on both stores by the modules that use the ``store_db`` fixture.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -144,6 +145,24 @@ def test_a_lost_connection_is_a_database_error_and_nothing_of_the_transaction_is
     assert "nothing of it was written" in str(raised.value)
     assert [c.content for c in pg.list_cells()] == ["kept"]  # the pool gave a new connection
     assert pg.check_integrity() == []
+
+
+def test_after_the_server_drops_every_connection_the_next_calls_get_fresh_ones(
+    pg: MemoryDB, pg_cluster: Any, pg_url: str
+) -> None:
+    from memkit.postgres.connection import CHECK_AFTER_IDLE_S
+
+    pg.add_cells([cell("a note kept through the restart")])
+    assert pg.search("restart")
+    database = pg_url.split("@/")[1].split("?")[0]
+    pg_cluster.psql(
+        f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        f" WHERE datname = '{database}' AND pid != pg_backend_pid()"
+    )
+    time.sleep(CHECK_AFTER_IDLE_S + 0.2)
+    assert [h.content for h in pg.search("restart")] == ["a note kept through the restart"]
+    pg.add_cells([cell("written after it")])
+    assert len(pg.list_cells()) == 2
 
 
 def test_each_role_reads_and_writes_only_its_own_namespace_even_with_raw_sql(

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import re
 import threading
+import time
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -31,6 +33,9 @@ __all__ = ["PgConnection", "Row", "is_url", "open_postgres"]
 
 #: The tables whose ids an INSERT hands back as ``cursor.lastrowid``.
 _ID_TABLES = re.compile(r"^\s*INSERT INTO (mem_cells|mem_exchanges|mem_links|mem_history)\b(?![\s\S]*\bRETURNING\b)")
+#: A pooled connection idle longer than this (seconds) is tried with an empty query before it is lent,
+#: so after a server restart or a dropped link the pool replaces it instead of the next call failing.
+CHECK_AFTER_IDLE_S = 1.0
 _PLACEHOLDER = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?|%")
 
 
@@ -74,8 +79,22 @@ class Row(tuple):  # type: ignore[type-arg]
         return list(self._index)
 
 
+@lru_cache(maxsize=256)
+def _column_index(names: tuple[bytes | None, ...]) -> dict[str, int]:
+    return {(name or b"").decode(): i for i, name in enumerate(names)}
+
+
+def _has_rows(cursor: Any) -> bool:
+    """Whether the statement's result has rows to fetch (read off the result, not ``cursor.description``)."""
+    from psycopg.pq import ExecStatus
+
+    result = cursor.pgresult
+    return result is not None and result.status in (ExecStatus.TUPLES_OK, ExecStatus.SINGLE_TUPLE)
+
+
 def _row_factory(cursor: Any) -> Any:
-    index = {column.name: i for i, column in enumerate(cursor.description or ())}
+    result = cursor.pgresult  # the column names straight from the result: cheaper than cursor.description
+    index = _column_index(tuple(result.fname(i) for i in range(result.nfields))) if _has_rows(cursor) else {}
 
     def make(values: Sequence[Any]) -> Row:
         row = Row(values)
@@ -110,10 +129,10 @@ class Cursor:
         return None if columns is None else [(column.name, None, None, None, None, None, None) for column in columns]
 
     def fetchone(self) -> Row | None:
-        return self._cursor.fetchone() if self._cursor.description else None
+        return self._cursor.fetchone() if _has_rows(self._cursor) else None
 
     def fetchall(self) -> list[Row]:
-        return self._cursor.fetchall() if self._cursor.description else []
+        return self._cursor.fetchall() if _has_rows(self._cursor) else []
 
     def __iter__(self) -> Iterator[Row]:
         return iter(self.fetchall())
@@ -197,6 +216,24 @@ def wrap_error(exc: Exception, where: str) -> DatabaseError:
     return DatabaseError(f"PostgreSQL error on {where}: {text}")
 
 
+class _IdleCheck:
+    """The pool's check: a connection is tried before it is lent only when it has been idle a while.
+
+    Trying every connection would add a round trip to every call; one used a moment ago is very
+    likely still alive (and if it is not, the call fails with a DatabaseError and nothing written).
+    """
+
+    def __init__(self) -> None:
+        self.returned: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+
+    def __call__(self, raw: Any) -> None:
+        if time.monotonic() - self.returned.get(raw, 0.0) > CHECK_AFTER_IDLE_S:
+            raw.execute("")  # raises on a dead connection: the pool then discards it and lends another
+
+    def put_back(self, raw: Any) -> None:
+        self.returned[raw] = time.monotonic()
+
+
 class _ThreadState(threading.local):
     conn: PgConn | None = None
     change: Change | None = None
@@ -209,8 +246,9 @@ class PgConnection:
     #: Appended to a SELECT that claims rows: take them locked, and skip those another program is claiming.
     lock_rows = " FOR UPDATE SKIP LOCKED"
 
-    def __init__(self, pool: Any, path: str, read_only: str | None, timeout: float) -> None:
+    def __init__(self, pool: Any, path: str, read_only: str | None, timeout: float, idle: _IdleCheck) -> None:
         self.pool = pool
+        self.idle = idle
         self.path = path
         self.read_only = read_only
         self.timeout = timeout
@@ -244,6 +282,7 @@ class PgConnection:
         try:
             yield raw
         finally:
+            self.idle.put_back(raw)
             self.pool.putconn(raw)
 
     @contextmanager
@@ -372,8 +411,10 @@ def open_postgres(url: str, timeout: float, *, read_only: bool = False, pool_siz
             f"cannot open {where}: {' '.join(str(exc).split())}; check the server runs and the URL"
             " (user, host, database name) is right"
         ) from exc
+    idle = _IdleCheck()
     pool = psycopg_pool.ConnectionPool(
         url,
+        check=idle,
         min_size=1,
         max_size=pool_size,
         kwargs={"autocommit": True, "options": options, "connect_timeout": max(2, int(timeout))},
@@ -382,4 +423,4 @@ def open_postgres(url: str, timeout: float, *, read_only: bool = False, pool_siz
         name="memkit",
     )
     why = f"{where} was opened read-only (read_only=True); open it without to change it" if read_only else None
-    return PgConnection(pool, where, why, timeout)
+    return PgConnection(pool, where, why, timeout, idle)
