@@ -48,6 +48,18 @@ def test_a_moved_appointment_retires_the_old_day(db: MemoryDB) -> None:
     assert holding(current(db), "Thursday")
 
 
+def test_a_name_mentioned_with_another_date_does_not_retire_what_else_it_was_in(db: MemoryDB) -> None:
+    remember(
+        db,
+        "We're flying to Oslo with Ingrid and Sven on 3 May, back on the 17th.",
+        "First week in Oslo at the Hotel Bristol, because Sven loves the breakfast.",
+        "Ingrid starts at the clinic on Monday.",
+    )
+    assert not retired(db)
+    remember(db, "Ingrid starts Thursday.")  # the same person doing the same thing on another day: a change
+    assert holding(retired(db), "Monday") and holding(current(db), "3 May")
+
+
 def test_a_new_amount_replaces_the_old_one_however_it_is_said(db: MemoryDB) -> None:
     remember(db, "The fence quote came in at 2,400 dollars.", "Scratch that, the fence quote is now 2,750 dollars.")
     assert holding(retired(db), "2,400") and holding(current(db), "2,750")

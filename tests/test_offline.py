@@ -123,6 +123,29 @@ def test_a_pronoun_means_the_subject_a_clause_took_from_the_one_before() -> None
     assert any(s.startswith("Omar offered to feed the cat") for s in said), said
 
 
+def test_it_means_the_thing_a_phrase_is_about_not_a_measure_or_a_place_qualifying_it() -> None:
+    said = contents("We rented a cabin by Lake Tahoe for four nights. It's $250 a night but it has a hot tub.")
+    assert any("The cabin is $250 a night" in s for s in said), said
+    assert any(s.startswith("The cabin has a hot tub") for s in said), said
+    # the qualifying noun is meant when the head cannot be "it"
+    assert contents("We plan to sample ten ponds along the Avon. It is the cleanest river in the county.")[
+        1
+    ].startswith("The Avon is the cleanest river")
+
+
+def test_a_subject_the_parse_hung_on_an_auxiliary_is_said_once() -> None:
+    assert contents("We're also no longer inviting my old boss.") == [
+        "User is also no longer inviting User's old boss."
+    ]
+
+
+def test_a_noun_phrase_after_a_name_that_the_parse_read_as_a_clause_stays_with_the_name() -> None:
+    (said,) = contents(
+        "We've put a deposit down on Ashby Orchard, a converted apple barn about forty minutes outside Dayton."
+    )
+    assert said.endswith("on Ashby Orchard, a converted apple barn about forty minutes outside Dayton.")
+
+
 def test_a_name_said_before_its_pronoun_is_said_once() -> None:
     (statement,) = contents("My cousin, she is moving to Porto in June.")
     assert statement.startswith("User's cousin is moving to Porto")

@@ -271,6 +271,8 @@ def split_clauses(sent: Span, change: Change | None, typed: str | None, *, split
     heads = [root]
     for token in sent if split else ():
         if token.dep_ in ("conj", "parataxis") and token.pos_ in ("VERB", "AUX") and token.head in heads:
+            if _misread_apposition(token):
+                continue
             if _own_subject(token) is not None or _complete(token.head):
                 heads.append(token)
         elif token.dep_ in ("conj", "ccomp") and token.pos_ in ("VERB", "AUX") and _stranded_subject(token):
@@ -311,6 +313,18 @@ def split_clauses(sent: Span, change: Change | None, typed: str | None, *, split
     return sorted(found, key=lambda clause: clause.tokens[0].i)  # in the order they were said
 
 
+def _misread_apposition(head: Token) -> bool:
+    """A noun phrase after a comma that the parse read as a clause ("on Hollow Farm, a converted *barn*
+    near the river": "barn" a verb of "a converted"): a singular "a ..." subject cannot take a plural
+    verb, so the "verb" is a noun and the phrase says what the name before it is."""
+    subject = _own_subject(head)
+    if subject is None or head.tag_ != "VBP" or any(c.dep_ in ("aux", "auxpass") for c in head.children):
+        return False
+    first = subject.left_edge
+    before = head.doc[first.i - 1] if first.i > 0 else None
+    return first.lower_ in ("a", "an") and before is not None and before.text == ","
+
+
 def _stranded_subject(head: Token) -> list[Token]:
     """The subject a parse hung on the clause before ("Maya's is at 3:40 with Mr. Feld and *Leo's* is at
     4:10": "Leo" read as a second Mr. Feld): a name or noun right after "and", right before the verb."""
@@ -328,8 +342,11 @@ def _stranded_subject(head: Token) -> list[Token]:
 
 def _own_subject(head: Token) -> Token | None:
     """The verb's subject; of two ("Ugh, so my sister moved ..." parsed with "Ugh" as one too), the
-    one nearest before the verb."""
-    subjects = [c for c in head.children if c.dep_ in ("nsubj", "nsubjpass", "expl")]
+    one nearest before the verb. A subject the parse hung on the verb's auxiliary ("*We* 're also no
+    longer inviting him") is the verb's."""
+    auxiliaries = [c for c in head.children if c.dep_ in ("aux", "auxpass")]
+    subjects = [c for x in (head, *auxiliaries) for c in x.children if c.dep_ in ("nsubj", "nsubjpass", "expl")]
+    subjects.sort(key=lambda c: c.i)
     before = [c for c in subjects if c.i < head.i]
     return before[-1] if before else (subjects[0] if subjects else None)
 

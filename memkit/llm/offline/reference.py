@@ -277,6 +277,8 @@ def _antecedent(
         # and a borrowed "he" is whoever it was read as there
         subjects = [t for t in clause.borrowed if t.dep_ in ("nsubj", "nsubjpass")]
         said_by = [read_as.get(_key(t), t) for t in subjects]
+        if clause.stands_for is not None and not clause.borrowed:  # "It's $80 a night": what "it" was read as
+            said_by.append(clause.stands_for)
         acting = {_key(t) for t in said_by}
         said = [*clause.tokens, *said_by]
         ordered = sorted(
@@ -284,6 +286,7 @@ def _antecedent(
             key=lambda t: (
                 named_first and t.ent_type_ not in ("ORG", "PERSON"),
                 0 if nearest or _key(t) in acting else _rank(t),
+                0 if nearest or _key(t) in acting else _embedded(t, low, vocabulary),
                 -t.i,
             ),
         )
@@ -298,6 +301,16 @@ def _antecedent(
 def _rank(token: Token) -> int:
     """How likely a noun's role makes it what a later pronoun means: a subject first, then an object."""
     return _PRIORITY.index(token.dep_) if token.dep_ in _PRIORITY else len(_PRIORITY)
+
+
+def _embedded(token: Token, pronoun: str, vocabulary: Vocabulary) -> int:
+    """1 when a noun only qualifies another noun the pronoun could stand for ("a cabin by *the lake*"):
+    the phrase's head is meant first. ("Six sites along the Douro. It is ...": "sites" cannot be "it".)"""
+    head = token.head
+    while head.i != head.head.i and head.pos_ not in ("VERB", "AUX", "NOUN", "PROPN"):
+        head = head.head
+    qualified = head.pos_ in ("NOUN", "PROPN") and head.i != token.i
+    return 1 if qualified and _agrees(pronoun, head, vocabulary) else 0
 
 
 def _key(token: Token) -> tuple[int, int]:
@@ -316,6 +329,8 @@ def _agrees(pronoun: str, noun: Token, vocabulary: Vocabulary) -> bool:
         or lemma in vocabulary.vague_nouns
     ):
         return False
+    if lemma in vocabulary.units and (noun.dep_ == "npadvmod" or any(c.dep_ == "nummod" for c in noun.children)):
+        return False  # "$250 a night", "for four nights": a measure, not a thing spoken of
     person = (
         noun.ent_type_ == "PERSON"
         or lemma in vocabulary.person_nouns

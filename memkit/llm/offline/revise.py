@@ -214,7 +214,11 @@ def decide(statement: Statement, listed: Sequence[Listed], scene: str, vocabular
         if subject and kind != "NAME" and _same_predicate(new, old, vocabulary):
             return _act("update", cell, [], f"a new {kind.lower()} for {_words(subject)} of cell {cell.number}")
         named = new.names & old.names
-        if named and kind in ("DATE", "TIME", "MONEY", "PERCENT", "QUANTITY"):
+        # the name is what the new statement is about ("Dana starts Wednesday"), not a word in passing,
+        # and the two say more alike than the name ("Dana starts at the bakery" is not "flying with Dana")
+        about_name = bool(named & _opening_subject(statement.content) and (new.words & old.words) - named - {"user"})
+        about_name = about_name or _same_predicate(new, old, vocabulary)
+        if named and about_name and kind in ("DATE", "TIME", "MONEY", "PERCENT", "QUANTITY"):
             return _act("update", cell, [], f"a new {kind.lower()} for {_words(named)} of cell {cell.number}")
     for cell in listed if not narrated else ():
         old = cell.facts
@@ -229,6 +233,16 @@ def decide(statement: Statement, listed: Sequence[Listed], scene: str, vocabular
         ):
             return _act("update", cell, [], f"adds detail to cell {cell.number}")
     return _link(statement, listed, vocabulary)
+
+
+def _opening_subject(content: str) -> frozenset[str]:
+    """The lower-cased words of the subject of a statement's first sentence ("Dana" in "Dana starts
+    Wednesday. Has to finish notice."); empty when it has none ("First week in Tokyo, at the ...")."""
+    first = next(iter(parse(content).sents), None)
+    if first is None:
+        return frozenset()
+    subject = next((c for c in first.root.children if c.dep_ in ("nsubj", "nsubjpass")), None)
+    return frozenset(t.lemma_.lower() for t in subject.subtree) if subject is not None else frozenset()
 
 
 def _act(action: str, target: Listed, also: Sequence[Listed], reason: str) -> dict[str, Any]:
