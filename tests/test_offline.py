@@ -13,6 +13,7 @@ import memkit
 from memkit import OfflineEngine, Utterance
 from memkit.errors import MissingPipelineError
 from memkit.llm.offline import nlp
+from memkit.llm.offline.revise import Listed, decide
 from memkit.llm.offline.vocabulary import DEFAULT_VOCABULARY, Vocabulary
 from memkit.prompts import extract_request
 from memkit.types import Scene
@@ -331,3 +332,16 @@ def test_a_question_opening_on_a_preposition_is_a_question_not_a_statement() -> 
     asked = engine.read("In which town does Omar work these days?")
     assert asked.statements == () and [s.reason for s in asked.skipped] == ["a question"]
     assert engine.read("In March Omar starts at the harbour office.").statements
+
+
+def test_a_new_span_with_instead_in_the_same_scene_replaces_the_old_one_even_without_a_shared_noun() -> None:
+    (old,) = ENGINE.read("The pilot runs for six months.", "User").statements
+    (new,) = ENGINE.read("Funding is short, so we run for four months instead.", "User").statements
+    listed = [Listed(1, old.cell_type, "pilot", old.content, old.facts)]
+    assert decide(new, listed, "pilot", ENGINE.vocabulary)["target"] == 1
+    assert decide(new, listed, "garden", ENGINE.vocabulary) == {}  # in another scene it is another thing
+
+
+def test_a_short_heading_keeps_the_note_under_it_in_one_statement() -> None:
+    (said,) = contents("Audit owner: Mia, due Tuesday.")
+    assert "owner" in said and "Mia" in said

@@ -69,10 +69,36 @@ def _load() -> tuple[Language, str]:
             raise MissingPipelineError(
                 f"spaCy's pipeline {package} is installed but did not load ({exc}): {_INSTALL_HINT}"
             ) from exc
+        _add_components(nlp)
         return nlp, f"{package} {nlp.meta.get('version', '?')}"
     raise MissingPipelineError(
         f"the offline engine needs spaCy's English pipeline, and none is installed: {_INSTALL_HINT}"
     )
+
+
+#: A colon this few words into a sentence ends a heading ("Report owner: Mia"), not a sentence.
+HEADING_WORDS = 4
+
+
+def keep_headings_with_their_text(doc: Doc) -> Doc:
+    """A pipeline component (before the parser): the text after a short heading's colon is in the
+    heading's sentence, so "Report owner: Mia, due Tuesday." is read as one note, not a stray
+    "Report owner:" and a "Mia, due Tuesday." that says nothing of what it is."""
+    since = 0
+    for token in doc[:-1]:
+        if token.text in (":", "-", "–", "—") and 0 < since <= HEADING_WORDS:
+            doc[token.i + 1].is_sent_start = False
+        since = 0 if token.text in (".", "!", "?") or token.is_space else since + 1
+    return doc
+
+
+def _add_components(nlp: Language) -> None:
+    from spacy.language import Language
+
+    if "memkit_headings" not in Language.factories:
+        Language.component("memkit_headings", func=keep_headings_with_their_text)
+    if "memkit_headings" not in nlp.pipe_names:
+        nlp.add_pipe("memkit_headings", before="parser")
 
 
 def pipeline_name() -> str:

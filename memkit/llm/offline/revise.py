@@ -395,7 +395,7 @@ def _replaced(statement: Statement, listed: Sequence[Listed], scene: str) -> tup
         if (
             not about
             and not chose_other
-            and not (kind in ("DATE", "TIME") and cell.scene == scene and _moves_in_time(change))
+            and not (kind in ("DATE", "TIME") and cell.scene == scene and (_moves_in_time(change) or also))
         ):
             continue  # "going with Atlas instead" replaces the choice of Maple; "now April 2" the date
         if score >= _SLOT_MINIMUM and (
