@@ -60,6 +60,15 @@ def test_a_name_mentioned_with_another_date_does_not_retire_what_else_it_was_in(
     assert holding(retired(db), "Monday") and holding(current(db), "3 May")
 
 
+def test_an_ending_spoken_of_is_not_something_ending(db: MemoryDB) -> None:
+    remember(
+        db, "The film club meets on Fridays at the library.", "watched vertigo with the film club, that ending wow."
+    )
+    assert not retired(db)
+    remember(db, "We are ending the film club in June.")
+    assert holding(retired(db), "Fridays")
+
+
 def test_a_new_amount_replaces_the_old_one_however_it_is_said(db: MemoryDB) -> None:
     remember(db, "The fence quote came in at 2,400 dollars.", "Scratch that, the fence quote is now 2,750 dollars.")
     assert holding(retired(db), "2,400") and holding(current(db), "2,750")

@@ -336,7 +336,7 @@ def _change_in(tokens: Sequence[Token], vocabulary: Vocabulary) -> Change | None
     ended = has_phrase(text, vocabulary.end_phrases) or has_phrase(joined, vocabulary.end_phrases)
     for t in tokens:
         lemma = _lemma(t)
-        if t.pos_ == "VERB" and lemma in vocabulary.end_verbs:
+        if t.pos_ == "VERB" and lemma in vocabulary.end_verbs and not _bare_gerund(t):
             return Change("end", t.text, thing=_affected(t, tokens, vocabulary, objects_first=True))
     anymore = next(
         (t for t in tokens if t.lower_ in ("anymore", "longer") and t.i > 0 and t.nbor(-1).lower_ in ("any", "no")),
@@ -376,6 +376,16 @@ def _change_in(tokens: Sequence[Token], vocabulary: Vocabulary) -> Change | None
                 continue  # "will fix" is a plan, "signed up" a start, not a done deed
             return Change("done", t.text, thing=_affected(t, tokens, vocabulary))
     return None
+
+
+def _bare_gerund(verb: Token) -> bool:
+    """An "-ing" form with no auxiliary and no object ("that *ending*!", "the stopping point"): a noun
+    the parse read as a verb, not something ending ("is ending the lease", "cancelling the order")."""
+    acts = any(
+        c.dep_ in ("aux", "auxpass", "prt") or (c.dep_ == "dobj" and c.pos_ in ("NOUN", "PROPN", "PRON"))
+        for c in verb.children
+    )
+    return verb.tag_ == "VBG" and not acts
 
 
 def _is_copula(subject: Token) -> bool:
