@@ -69,6 +69,17 @@ def test_an_ending_spoken_of_is_not_something_ending(db: MemoryDB) -> None:
     assert holding(retired(db), "Fridays")
 
 
+def test_a_change_that_only_could_happen_changes_nothing(db: MemoryDB) -> None:
+    remember(
+        db,
+        "Ana's swim class is on Wednesdays at 4, in the beginner group.",
+        "The coach says Ana can move up to the advanced group in March.",
+    )
+    assert not retired(db)
+    remember(db, "Ana's swim class moved to Thursdays at 5.")
+    assert holding(retired(db), "Wednesdays")
+
+
 def test_a_new_amount_replaces_the_old_one_however_it_is_said(db: MemoryDB) -> None:
     remember(db, "The fence quote came in at 2,400 dollars.", "Scratch that, the fence quote is now 2,750 dollars.")
     assert holding(retired(db), "2,400") and holding(current(db), "2,750")

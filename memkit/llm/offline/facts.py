@@ -354,7 +354,7 @@ def _change_in(tokens: Sequence[Token], vocabulary: Vocabulary) -> Change | None
         return Change("end", ended, thing=_affected(anchor, rest, vocabulary, objects_first=True))
     for t in tokens:
         lemma = _lemma(t)
-        if t.pos_ == "VERB" and lemma in vocabulary.replace_verbs and _says_where_to(t, vocabulary):
+        if t.pos_ == "VERB" and lemma in vocabulary.replace_verbs and _says_where_to(t, vocabulary) and not _maybe(t):
             return Change("replace", t.text, old=_named_old(tokens, vocabulary), thing=_affected(t, tokens, vocabulary))
     phrase = has_phrase(text, [p for p in vocabulary.replace_phrases if p not in _SUBJECT_CUES])
     if phrase:
@@ -404,6 +404,15 @@ def _states_a_choice(tokens: Sequence[Token], vocabulary: Vocabulary) -> bool:
 def _holds_value(tokens: Sequence[Token]) -> bool:
     """Whether the statement holds a date, a time, an amount or a number."""
     return any(t.like_num or t.ent_type_ in MEASURES for t in tokens)
+
+
+#: Auxiliaries that make a change a possibility ("Leo can move up in November"), not a change made.
+_POSSIBLE = frozenset({"can", "could", "may", "might"})
+
+
+def _maybe(verb: Token) -> bool:
+    """Whether the verb says only that the change could happen ("can move up", "might push it back")."""
+    return any(c.dep_ == "aux" and c.lower_ in _POSSIBLE for c in verb.children)
 
 
 def _says_where_to(verb: Token, vocabulary: Vocabulary) -> bool:
