@@ -345,3 +345,13 @@ def test_a_new_span_with_instead_in_the_same_scene_replaces_the_old_one_even_wit
 def test_a_short_heading_keeps_the_note_under_it_in_one_statement() -> None:
     (said,) = contents("Audit owner: Mia, due Tuesday.")
     assert "owner" in said and "Mia" in said
+
+
+def test_an_age_the_parse_calls_a_date_is_not_replaced_by_a_month() -> None:
+    (old,) = ENGINE.read("Leo just turned six.", "User").statements
+    (new,) = ENGINE.read("His class trip is moving to October.", "User").statements
+    assert decide(new, [Listed(1, old.cell_type, "kids", old.content, old.facts)], "kids", ENGINE.vocabulary) == {}
+    (moved,) = ENGINE.read("The class trip is moving to November.", "User").statements
+    (trip,) = ENGINE.read("The class trip is in October.", "User").statements
+    listed = [Listed(1, trip.cell_type, "kids", trip.content, trip.facts)]
+    assert decide(moved, listed, "kids", ENGINE.vocabulary)["target"] == 1

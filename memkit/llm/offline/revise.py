@@ -443,9 +443,21 @@ def _moves_in_time(change: Any) -> bool:
 _DURATION = re.compile(r"\b\d+(?:\.\d+)? (?:minute|hour|day|night|week|month|year)s?\b")
 
 
+_BARE_NUMBER = re.compile(
+    r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|[a-z]+teen|(?:twen|thir|for|fif|six|seven|eigh|nine)ty)",
+    re.IGNORECASE,
+)
+
+
 def _shapes(facts: Facts, kind: str) -> set[str]:
-    """Whether its dates are moments ("1 December") or spans ("two years"): a moment replaces a moment."""
-    return {"span" if _DURATION.search(key) else "moment" for key in facts.values_of([kind])}
+    """Whether its dates are moments ("1 December"), spans ("two years") or bare numbers ("just turned
+    six": an age the parse calls a date): a moment replaces a moment, a number a number."""
+    shapes = set()
+    for value in facts.values:
+        if value.kind == kind:
+            bare = _BARE_NUMBER.fullmatch(value.text.strip())
+            shapes.add("number" if bare else "span" if _DURATION.search(value.key) else "moment")
+    return shapes
 
 
 #: Phrases that can leave a sentence and leave a sentence behind.
