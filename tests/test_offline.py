@@ -355,3 +355,12 @@ def test_an_age_the_parse_calls_a_date_is_not_replaced_by_a_month() -> None:
     (trip,) = ENGINE.read("The class trip is in October.", "User").statements
     listed = [Listed(1, trip.cell_type, "kids", trip.content, trip.facts)]
     assert decide(moved, listed, "kids", ENGINE.vocabulary)["target"] == 1
+
+
+def test_a_date_that_points_back_is_no_new_date() -> None:
+    (old,) = ENGINE.read("Mondays are Sam's days from October.", "User").statements
+    (new,) = ENGINE.read("Sam will pick the twins up from school on those days.", "User").statements
+    assert "DATE" not in new.facts.value_kinds()
+    assert decide(new, [Listed(1, old.cell_type, "kids", old.content, old.facts)], "kids", ENGINE.vocabulary) == {}
+    (said,) = ENGINE.read("The plumber comes on Friday this week, the same day as the painter.", "User").statements
+    assert "DATE" in said.facts.value_kinds()

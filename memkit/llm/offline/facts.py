@@ -153,6 +153,21 @@ class Change:
     subject: frozenset[str] = frozenset()
 
 
+_POINTING = frozenset({"that", "those", "same", "such"})
+
+
+def _points_back(ent: Span) -> bool:
+    """A date or time that only points at one said before ("on *those days*", "the *same day*"): no
+    number, no name of a day or month, led by a demonstrative."""
+    words = [t for t in ent if not t.is_punct]
+    return (
+        bool(words)
+        and words[0].lower_ in _POINTING | {"the"}
+        and any(t.lower_ in _POINTING for t in words)
+        and not any(t.like_num or t.pos_ == "PROPN" for t in words)
+    )
+
+
 def value_key(text: str) -> str:
     """A value's words in a form that compares equal across spellings ("1,800" = "1800", "12th" = "12")."""
     low = " ".join(text.lower().replace("’", "'").split())
@@ -210,6 +225,8 @@ def facts_of(
         for ent in doc.ents:
             if ent.label_ == "CARDINAL" and ent.text.lower() == "one":
                 continue  # "the 8am one": a pronoun, not a number
+            if ent.label_ in ("DATE", "TIME") and _points_back(ent):
+                continue  # "on those days", "that morning": said before, not a value
             if (id(doc), ent.start) in positions and ent.label_ in VALUE_KINDS and ent.text.lower() not in labels:
                 values.append(Value(ent.label_, ent.text, value_key(ent.text)))
                 if ent.label_ in MEASURES:
