@@ -184,10 +184,12 @@ def _check_refs(
     :raises MemkitError: a ref given to two cells or two links, or an event about a cell not in the file.
     """
     for what, refs in (("cell", [c[0] for c in cells]), ("link", [x[0] for x in links])):
-        held = [ref for ref in refs if ref is not None]
-        if len(set(held)) != len(held):
-            twice = next(ref for ref in held if held.count(ref) > 1)
-            raise MemkitError(f"{os.fspath(path)} gives ref {twice} to two {what}s; each must have its own")
+        seen: set[int] = set()
+        for ref in refs:
+            if ref in seen:
+                raise MemkitError(f"{os.fspath(path)} gives ref {ref} to two {what}s; each must have its own")
+            if ref is not None:
+                seen.add(ref)
     in_file = {c[0] for c in cells if c[0] is not None}
     for event in events:
         missing = sorted(event.cells() - in_file)
