@@ -12,6 +12,10 @@ Derived data is not recorded, because the database derives it again: the
 full-text index, ``mem_scenes.cell_count`` (both kept by triggers) and
 recall counts (usage, not content). Rows written with raw SQL, around
 memkit, are not recorded either; :func:`undo` refuses to overwrite them.
+
+Events imported with a memory from another store (:mod:`memkit.transfer`)
+are history to read, not to undo: they have a negative ``change_id`` (the
+import's own change id, negated), and undoing the import takes them away.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from .types import Event, fits_sqlite_integer
 if TYPE_CHECKING:
     from .db import MemoryDB
 
-__all__ = ["KINDS", "Change", "events", "snapshot", "story", "undo"]
+__all__ = ["ACTIONS", "KINDS", "Change", "events", "snapshot", "story", "undo"]
 
 #: What an event can be about: table, key columns, columns not recorded.
 _TABLES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
@@ -41,6 +45,12 @@ _TABLES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
 }
 #: The kinds of thing an event can be about.
 KINDS: tuple[str, ...] = tuple(_TABLES)
+#: The actions memkit records, for each kind of thing.
+ACTIONS: dict[str, tuple[str, ...]] = {
+    "cell": ("add", "edit", "delete", "reinforce", "update", "supersede", "archive", "restore"),
+    "scene": ("create", "summary"),
+    "link": ("link", "unlink"),
+}
 _EVENT_COLUMNS = (
     "id, change_id, kind, key, action, before, after, reason, exchange_id, created_at, undone_at, namespace"
 )
@@ -198,8 +208,12 @@ def undo(db: MemoryDB) -> list[Event]:
     again undoes the change before. Returns an empty list when there is
     nothing left to undo.
 
+    Undoing an import also removes the events it brought from the other
+    memory (see :mod:`memkit.transfer`); those events are never undone
+    themselves.
+
     :raises HistoryConflictError: a row was changed around memkit since (raw
-        SQL); nothing is undone.
+        SQL), or the last change is one that came with an import; nothing is undone.
     """
     with db.transaction() as conn:
         last = conn.execute(
@@ -208,6 +222,11 @@ def undo(db: MemoryDB) -> list[Event]:
         ).fetchone()
         if last is None:
             return []
+        if last[0] < 0:  # an import's, whose own change is gone (erased, or deleted around memkit)
+            raise HistoryConflictError(
+                f"cannot undo change {last[0]}: it was imported from another memory, where it happened; "
+                "it can be read with events() and story() but not undone here; nothing was undone"
+            )
         rows = conn.execute(
             f"SELECT {_EVENT_COLUMNS} FROM mem_history WHERE namespace = ? AND change_id = ? AND undone_at IS NULL"
             " ORDER BY id DESC",
@@ -227,4 +246,5 @@ def undo(db: MemoryDB) -> list[Event]:
             "UPDATE mem_history SET undone_at = ? WHERE namespace = ? AND change_id = ? AND undone_at IS NULL",
             (when, db.namespace, last[0]),
         )
+        conn.execute("DELETE FROM mem_history WHERE namespace = ? AND change_id = ?", (db.namespace, -last[0]))
     return [replace(event, undone_at=when) for event in reversed(undone)]

@@ -58,7 +58,17 @@ LAYERS: dict[str, tuple[str, ...]] = {
     ),
     "storage": ("connection", "history", "store", "links", "lifecycle", "operations", "postgres", "db", "datasets"),
     "models": ("llm", "parsing", "evaluation", "judging", "dense"),
-    "memory": ("prompts", "summaries", "forgetting", "erasure", "exchanges", "shown", "manager", "transfer"),
+    "memory": (
+        "prompts",
+        "summaries",
+        "forgetting",
+        "erasure",
+        "exchanges",
+        "shown",
+        "manager",
+        "transfer",
+        "transfer_events",
+    ),
     "agent": ("agent", "baseline"),
     "presentation": ("views", "widgets", "magics", "graph", "cli", "classroom", "testing", "__main__", "__init__"),
 }

@@ -177,11 +177,15 @@ def test_import_is_one_change(db: MemoryDB, tmp_path: Path) -> None:
     export_jsonl(db, tmp_path / "memory.jsonl")
     other = db.for_namespace("copy")
     import_jsonl(other, tmp_path / "memory.jsonl")
-    assert {e.reason for e in events(other)} == {"imported from memory.jsonl", "state from the export"}
-    assert [e.action for e in events(other) if e.reason == "state from the export"] == ["edit"]  # the archived one
-    assert len({e.change_id for e in events(other)}) == 1
+    own = [e for e in events(other) if e.change_id > 0]
+    brought = [e for e in events(other) if e.change_id < 0]  # the history the cells had where they came from
+    assert {e.reason for e in own} == {"imported from memory.jsonl", "state from the export"}
+    assert [e.action for e in own if e.reason == "state from the export"] == ["edit"]  # the archived one
+    assert len({e.change_id for e in own}) == 1
+    assert {e.change_id for e in brought} == {-own[0].change_id} and brought[-1].id < own[0].id
     undo(other)
     assert other.list_cells(include_history=True) == [] and other.list_scenes(include_history=True) == []
+    assert [e.id for e in events(other)] == [e.id for e in own]  # the import's own, marked undone
 
 
 def test_a_cells_story_holds_its_events_and_its_links(db: MemoryDB, clock: ManualClock) -> None:

@@ -230,6 +230,9 @@ def test_export_piped_into_import_moves_a_memory_from_the_file_to_the_server(pg_
 
     from memkit.lifecycle import supersede
     from memkit.links import link
+    from memkit.transfer import export_lines
+
+    from .test_transfer_history import told
 
     path = tmp_path / "memory.db"
     with MemoryDB(path, namespace="ana") as source:
@@ -242,6 +245,8 @@ def test_export_piped_into_import_moves_a_memory_from_the_file_to_the_server(pg_
         link(source, tea, lisbon, "same-subject", reason="both about Ana")
         source.upsert_scene("food", "Ana drinks tea now.")
         wanted = export_view(source)
+        stories = {c.content: told(source, c.id) for c in source.list_cells(include_history=True)}
+        lines = len(export_lines(source))
     export = subprocess.Popen(
         [sys.executable, "-m", "memkit", "export", "--db", str(path), "--namespace", "ana", "-"],
         stdout=subprocess.PIPE,
@@ -257,12 +262,15 @@ def test_export_piped_into_import_moves_a_memory_from_the_file_to_the_server(pg_
     assert export.stdout is not None
     export.stdout.close()
     said = export.stderr.read() if export.stderr else b""
-    assert (export.wait(), said) == (0, b"wrote 10 lines to standard output\n")
+    assert (export.wait(), said) == (0, f"wrote {lines} lines to standard output\n".encode())
+    assert lines > 10  # the events too
     assert (imported.returncode, imported.stderr) == (0, "")
     assert imported.stdout.startswith("imported 4 cells into postgresql://postgres@")
     with MemoryDB(pg_url, namespace="ana") as target:
         assert export_view(target) == wanted
         assert target.check_integrity() == []
+        for c in target.list_cells(include_history=True):  # each cell's story, then the import's own events
+            assert told(target, c.id)[: len(stories[c.content])] == stories[c.content]
 
 
 def export_view(db: MemoryDB) -> dict[str, Any]:

@@ -254,7 +254,7 @@ def test_export_only_reads_the_database(tmp_path: Path) -> None:
     before = path.read_bytes()
     with MemoryDB(path, read_only=True) as db:
         assert db.read_only
-        assert memkit.export_jsonl(db, tmp_path / "out.jsonl") == 3
+        assert memkit.export_jsonl(db, tmp_path / "out.jsonl") == 5  # header, cell, scene, two events
         with pytest.raises(memkit.DatabaseError, match="read-only"):
             db.add_cell(scene="s", cell_type="fact", salience=0.5, content="new")
     assert path.read_bytes() == before
