@@ -112,6 +112,7 @@ def _load_postgres(url: str, rows: Iterator[tuple[Any, ...]]) -> None:
         last = conn.execute("SELECT COALESCE(MAX(id), 0) FROM mem_cells").fetchone()[0]  # type: ignore[index]
         conn.execute("SET maintenance_work_mem = '512MB'")
         with conn.transaction():
+            index = conn.execute("SELECT pg_get_indexdef('mem_cells_fts_document'::regclass)").fetchone()[0]  # type: ignore[index]
             conn.execute("ALTER TABLE mem_cells DISABLE TRIGGER USER")
             conn.execute("DROP INDEX mem_cells_fts_document")
             with conn.cursor().copy(f"COPY mem_cells ({_COLUMNS}) FROM STDIN") as copy:
@@ -129,7 +130,7 @@ def _load_postgres(url: str, rows: Iterator[tuple[Any, ...]]) -> None:
                 " DO UPDATE SET cell_count = mem_scenes.cell_count + excluded.cell_count",
                 (last,),
             )
-            conn.execute("CREATE INDEX mem_cells_fts_document ON mem_cells_fts USING gin (namespace, document)")
+            conn.execute(index)  # built afresh as memkit's migrations define it
             conn.execute("ALTER TABLE mem_cells ENABLE TRIGGER USER")
         conn.execute("VACUUM ANALYZE mem_cells")
         conn.execute("VACUUM ANALYZE mem_cells_fts")

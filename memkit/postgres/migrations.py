@@ -194,6 +194,14 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("p002_full_text", _FULL_TEXT_SQL),
     # The table owner (the teacher) sees every namespace; any other role only the namespace named like it.
     ("p003_row_security", _ROW_SECURITY_SQL),
+    # A GIN index's "fast update" queues new entries in a pending list that every search reads through
+    # until a cleanup merges it (in some unlucky writer's transaction): with many writers a search then
+    # slows as the list grows and a write stalls on the merge. Entries go straight into the index instead.
+    (
+        "p004_search_index_without_pending_list",
+        "ALTER INDEX mem_cells_fts_document SET (fastupdate = off);"
+        " SELECT gin_clean_pending_list('mem_cells_fts_document'::regclass);",
+    ),
 ]
 
 
