@@ -37,6 +37,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from .stopwords import STOPWORDS
 
@@ -248,16 +249,21 @@ def query_terms(text: str) -> list[str]:
     and is kept. If every word is a stopword, the words are kept after all:
     a query of only common words still deserves a try.
     """
-    words = []
+    return list(_query_terms(text))
+
+
+@lru_cache(maxsize=256)  # one search reads its query's terms several times (phrases, cues, the server's query)
+def _query_terms(text: str) -> tuple[str, ...]:
+    words: dict[str, None] = {}
     for match in _TOKEN.finditer(text.lower()):
         word = match.group().replace("_", "")
         base = word.rstrip("*")
         if not base or (word.endswith("*") and len(base) < 2):
             word = base
-        if base and word not in words:
-            words.append(word)
-    content = [w for w in words if w.rstrip("*") not in STOPWORDS]
-    return content or words
+        if base:
+            words.setdefault(word)
+    content = tuple(w for w in words if w.rstrip("*") not in STOPWORDS)
+    return content or tuple(words)
 
 
 def _quote(term: str) -> str:
