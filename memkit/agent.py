@@ -171,11 +171,7 @@ class WorkerAgent:
         matched = [hit.id for hit in recall.hits if hit.matched]
         replaced = {cell_id: _replaced(self.db, cell_id) for cell_id in matched}
         updated = [cell_id for cell_id, older in replaced.items() if older]
-        contexts = {
-            cell.id: " ".join([cell.context or "", *replaced[cell.id]])
-            for cell in (self.db.get_cell(i) for i in matched)
-            if cell is not None
-        }
+        contexts = {cell.id: " ".join([cell.context or "", *replaced[cell.id]]) for cell in self.db.get_cells(matched)}
         return answer_request(text, recall.hits, recall.scenes, recall.linked, updated, contexts)
 
     @property

@@ -250,8 +250,8 @@ class MemoryManager:
 
     def _changed(self, shown: Sequence[Cell]) -> set[int]:
         """The ids of ``shown`` cells that are no longer current (another program changed them)."""
-        now = {cell.id: self.db.get_cell(cell.id) for cell in shown}
-        return {cell_id for cell_id, cell in now.items() if cell is None or cell.status != "current"}
+        now = {cell.id: cell for cell in self.db.get_cells(cell.id for cell in shown)}
+        return {cell.id for cell in shown if cell.id not in now or now[cell.id].status != "current"}
 
     def _outcome(
         self, revisions: Sequence[Revision], plans: Sequence[Plan]
@@ -260,8 +260,7 @@ class MemoryManager:
         stored = [r.cell_id for r in revisions if r.action in ("add", "update", "supersede") and r.cell_id]
         replaced = [r.target_id for r in revisions if r.action in ("update", "supersede") and r.target_id]
         replaced += [i for plan in plans if plan.action in ("update", "supersede") for i in plan.retire_ids]
-        found = [tuple(cell for cell in map(self.db.get_cell, ids) if cell is not None) for ids in (stored, replaced)]
-        return found[0], found[1]
+        return tuple(self.db.get_cells(stored)), tuple(self.db.get_cells(replaced))
 
     def _settle(self, scenes: Sequence[str] | None = None, **change: Any) -> dict[str, str]:
         """Write the summaries this namespace owes (of ``scenes`` only, if given) with this manager's backend."""

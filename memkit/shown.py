@@ -45,7 +45,7 @@ def related_cells(db: MemoryDB, utterances: Sequence[Utterance], scenes: Sequenc
     recent = [c.id for c in db.list_cells(scenes[0].scene, limit=RECENT_CELLS, newest_first=True)] if scenes else []
     head = matches[: MAX_CELLS_IN_PROMPT - len(recent)]
     ids = list(dict.fromkeys([*head, *recent, *matches]))[:MAX_CELLS_IN_PROMPT]
-    return [cell for cell in (db.get_cell(i) for i in ids) if cell is not None]
+    return db.get_cells(ids)
 
 
 def candidate_scenes(
@@ -102,11 +102,9 @@ def slot_cells(
     found: list[Cell] = []
     text = " ".join(u.text for u in utterances)[:2000]
     matches = [hit.id for hit in db.search(text, limit=_SLOT_MATCHES) if hit.matched]
-    for cell_id in matches:
-        cell = db.get_cell(cell_id)
-        if cell is not None and cell.id not in seen:
-            seen.add(cell.id)
-            found.append(cell)
+    for cell in db.get_cells(i for i in matches if i not in seen):
+        seen.add(cell.id)
+        found.append(cell)
     for scene in scenes:
         for cell in db.list_cells(scene.scene, limit=MAX_SLOT_CELLS, newest_first=True):
             if cell.id not in seen:

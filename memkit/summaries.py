@@ -160,7 +160,7 @@ def settle(
     updates: dict[str, tuple[str, Sequence[NewCell]]] = {}
     retired: dict[str, list[str]] = {}
     for scene, ids, gone in claimed:
-        cells = [cell for cell in (db.get_cell(i) for i in ids) if cell is not None]
+        cells = db.get_cells(ids)
         if cells or gone:
             current = db.get_scene(scene)
             updates[scene] = (current.summary if current else "", [as_new_cell(cell) for cell in cells])

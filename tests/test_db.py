@@ -21,6 +21,16 @@ def add(db: MemoryDB, content: str, scene: str = "kitchen", cell_type: str = "fa
     return db.add_cell(scene=scene, cell_type=cell_type, salience=salience, content=content)
 
 
+def test_get_cells_returns_the_asked_cells_of_this_namespace_in_the_order_asked(db: MemoryDB) -> None:
+    ids = db.add_cells([NewCell("s", "fact", 0.5, f"note {i}") for i in range(1200)])
+    elsewhere = db.for_namespace("other").add_cell(scene="s", cell_type="fact", salience=0.5, content="not yours")
+    asked = [ids[5], 10**9, elsewhere, ids[0], ids[5], 2**70, *reversed(ids[600:])]
+    got = db.get_cells(asked)
+    assert [c.id for c in got] == [ids[5], ids[0], *reversed(ids[600:])]
+    assert got[0] == db.get_cell(ids[5])
+    assert db.get_cells([]) == []
+
+
 def test_add_and_get_cell_round_trips_every_field(db: MemoryDB) -> None:
     cell_id = db.add_cell(
         scene="Kitchen Renovation",
