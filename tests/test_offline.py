@@ -364,3 +364,14 @@ def test_a_date_that_points_back_is_no_new_date() -> None:
     assert decide(new, [Listed(1, old.cell_type, "kids", old.content, old.facts)], "kids", ENGINE.vocabulary) == {}
     (said,) = ENGINE.read("The plumber comes on Friday this week, the same day as the painter.", "User").statements
     assert "DATE" in said.facts.value_kinds()
+
+
+def test_they_after_a_person_naming_a_firm_means_the_firm_and_its_verb_agrees() -> None:
+    said = contents(
+        "My cousin Noor recommended a dog-walking firm called Paws Plus."
+        " They charge $30 a walk and they're open on Sundays."
+    )
+    assert "Paws Plus charges $30 a walk." in said, said
+    assert "Paws Plus is open on Sundays." in said, said
+    # a group of people stays "they"
+    assert any("they" in s for s in contents("The Hendersons next door said they'd water the plants."))

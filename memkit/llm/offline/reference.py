@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from .clauses import Clause, is_content
 from .facts import changes_in, is_first_person
 from .vocabulary import Vocabulary
-from .wording import render
+from .wording import render, third_person
 
 if TYPE_CHECKING:
     from spacy.tokens import Token
@@ -128,6 +128,8 @@ def resolve(clauses: list[Clause], label: str, vocabulary: Vocabulary, role: str
                 following = target.nbor(1) if target.i + 1 < len(target.doc) else None
                 if not possessive and following is not None and following.text.startswith("'"):
                     clause.replace[following.i] = " " + expanded(following)
+                if target.lower_ == "they" and not _plural(found):
+                    _agree_singular(clause, target)  # "they charge" read as "Paws Plus charges"
             elif not possessive:
                 clause.leans = True
         statements = [c for c in kept if not c.context_only]
@@ -273,6 +275,7 @@ def _antecedent(
     for clause in [*reversed(mine), *reversed(earlier)]:
         positions = {t.i for t in clause.tokens}
         named_first = low not in _LEANING and low not in _LEANING_POSSESSIVE  # a verb wants someone who acts
+        group = low in ("they", "them", "their")
         # a clause that took its subject from the one before ("Tom lives on Birch Street") is about it,
         # and a borrowed "he" is whoever it was read as there
         subjects = [t for t in clause.borrowed if t.dep_ in ("nsubj", "nsubjpass")]
@@ -285,6 +288,7 @@ def _antecedent(
             (t for t in said if t.pos_ in ("NOUN", "PROPN")),
             key=lambda t: (
                 named_first and t.ent_type_ not in ("ORG", "PERSON"),
+                group and _single_person(t, vocabulary),  # "they charge $65": the firm, not the one who named it
                 0 if nearest or _key(t) in acting else _rank(t),
                 0 if nearest or _key(t) in acting else _embedded(t, low, vocabulary),
                 -t.i,
@@ -296,6 +300,27 @@ def _antecedent(
             if _agrees(low, noun, vocabulary):
                 return noun
     return None
+
+
+def _plural(noun: Token) -> bool:
+    return noun.tag_ in ("NNS", "NNPS") or any(c.dep_ == "conj" for c in noun.children)
+
+
+def _agree_singular(clause: Clause, subject: Token) -> None:
+    """The verb of a "they" read as one thing, made to agree with it ("charge" -> "charges", "are" -> "is")."""
+    verb = subject.head
+    auxiliaries = [c for c in verb.children if c.dep_ in ("aux", "auxpass") and c.i > subject.i]
+    agreeing = auxiliaries[0] if auxiliaries else verb
+    if agreeing.tag_ != "VBP":
+        return
+    word = third_person(agreeing)
+    clause.replace[agreeing.i] = " " + word if agreeing.text.startswith("'") else word  # "they're" -> "it is"
+
+
+def _single_person(noun: Token, vocabulary: Vocabulary) -> bool:
+    """One named person or one relative ("Noor", "my cousin"): a "they" means them only when nothing else fits."""
+    person = noun.ent_type_ == "PERSON" or noun.lemma_.lower() in vocabulary.person_nouns
+    return person and noun.tag_ not in ("NNS", "NNPS") and not any(c.dep_ == "conj" for c in noun.children)
 
 
 def _rank(token: Token) -> int:
