@@ -308,6 +308,7 @@ def measure(
                 latencies.append(time.perf_counter() - started)
         timing = {
             "build_s": built,
+            "messages_per_s": sum(len(c.turns) for c in conversations) / built if built else float("nan"),
             "p50_ms": 1000 * statistics.median(latencies),
             "p95_ms": 1000 * percentile(latencies, 0.95),
         }
@@ -325,8 +326,8 @@ def format_results(results: dict[str, tuple[RetrievalReport, dict[str, float]]])
         + " | ".join(f"recall@{k}" for k in ks)
         + " | "
         + " | ".join(f"hit@{k}" for k in ks)
-        + " | search p50 ms | p95 ms | build s |",
-        "|---" * (3 + 2 * len(ks) + 1) + "|",
+        + " | search p50 ms | p95 ms | build s | messages/s |",
+        "|---" * (3 + 2 * len(ks) + 2) + "|",
     ]
     for name in names:
         report, timing = results[name]
@@ -335,7 +336,8 @@ def format_results(results: dict[str, tuple[RetrievalReport, dict[str, float]]])
             + " | ".join(f"{report.recall['all'][k]:.1f}" for k in ks)
             + " | "
             + " | ".join(f"{report.hit['all'][k]:.1f}" for k in ks)
-            + f" | {timing['p50_ms']:.2f} | {timing['p95_ms']:.2f} | {timing['build_s']:.1f} |"
+            + f" | {timing['p50_ms']:.2f} | {timing['p95_ms']:.2f} | {timing['build_s']:.1f}"
+            + f" | {timing['messages_per_s']:,.0f} |"
         )
     cut = 10 if 10 in ks else ks[-1]
     categories = first.categories

@@ -19,7 +19,9 @@ machine can serve (a late call starts at once, and is timed from then).
 
 The probe namespace holds 1,000 cells at every size while the others grow
 around it: its search time shows whether a namespace pays for the size of the
-others. Reported per store and size: search p50/p95 (every search and the
+others. It is measured twice at each size: alone (one client, 1,000 searches,
+before the load), which shows what the others' size costs it, and under the
+load, which adds the wait for a core. Reported per store and size: search p50/p95 (every search and the
 probe's), searches and writes per second over the whole run, and failed calls.
 
 The cells are loaded in bulk around memkit (cells, scene counts and the
@@ -148,6 +150,25 @@ def grow(target: str, have: int, size: int, names: Sequence[str]) -> float:
     return time.perf_counter() - started
 
 
+def probe_alone(target: str, searches: int = 1000) -> dict[str, float]:
+    """The probe namespace's search p50/p95 (ms) with nothing else running: what its size alone costs."""
+    db = memkit.MemoryDB(target)
+    try:
+        probe = db.for_namespace(PROBE)
+        queries = synthetic_queries(500, seed=7)
+        rng = random.Random(1)
+        for query in queries[:100]:  # warm the caches, as a busy server's are
+            probe.search(query, limit=10)
+        times = []
+        for _ in range(searches):
+            started = time.perf_counter()
+            probe.search(rng.choice(queries), limit=10)
+            times.append(time.perf_counter() - started)
+    finally:
+        db.close()
+    return {"alone_p50_ms": _ms(times, 0.50), "alone_p95_ms": _ms(times, 0.95)}
+
+
 def load(
     target: str, *, clients: int, seconds: float, names: Sequence[str], seed: int = 0, rate: float = 0.0
 ) -> dict[str, float]:
@@ -225,13 +246,14 @@ def _client(target: str, start_at: float, seconds: float, seed: int, count: int,
 def format_results(results: Sequence[dict[str, Any]]) -> str:
     """The figures as a Markdown table, one row per store and size."""
     lines = [
-        "| store | cells | load s | search p50 ms | search p95 ms | probe p50 ms | probe p95 ms | searches/s"
-        " | writes/s | write p95 ms | errors |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| store | cells | load s | probe alone p50 / p95 ms | search p50 ms | search p95 ms | probe p50 ms"
+        " | probe p95 ms | searches/s | writes/s | write p95 ms | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         lines.append(
-            f"| {r['store']} | {r['cells']:,} | {r['load_s']:.0f} | {r['search_p50_ms']:.1f} | {r['search_p95_ms']:.1f}"
+            f"| {r['store']} | {r['cells']:,} | {r['load_s']:.0f} | {r['alone_p50_ms']:.2f} / {r['alone_p95_ms']:.2f}"
+            f" | {r['search_p50_ms']:.1f} | {r['search_p95_ms']:.1f}"
             f" | {r['probe_p50_ms']:.1f} | {r['probe_p95_ms']:.1f} | {r['searches_per_s']:,.0f}"
             f" | {r['writes_per_s']:,.0f} | {r['write_p95_ms']:.1f} | {r['errors']} |"
         )
@@ -313,8 +335,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for size in sizes:
                     took = grow(target, have, size, names)
                     have = size
+                    alone = probe_alone(target)
                     figures = load(target, clients=args.clients, seconds=args.seconds, names=names, rate=args.rate)
-                    results.append({"store": store, "cells": size, "load_s": took, **figures})
+                    results.append({"store": store, "cells": size, "load_s": took, **alone, **figures})
                     print(format_results(results[-1:]).splitlines()[-1], flush=True)
         finally:
             if cluster is not None:

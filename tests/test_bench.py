@@ -101,7 +101,8 @@ def test_retrieval_benchmark_smoke(locomo_file: Path, capsys: pytest.CaptureFixt
     assert list(results) == ["tutorial", "fts5-bm25", "bm25okapi", "memkit-turns", "memkit-ingest", *dense_systems]
     for report, timing in results.values():
         assert report.questions == {"1": 1, "2": 1, "4": 2, "all": 4}
-        assert set(timing) == {"build_s", "p50_ms", "p95_ms"}
+        assert set(timing) == {"build_s", "messages_per_s", "p50_ms", "p95_ms"}
+        assert timing["messages_per_s"] * timing["build_s"] == pytest.approx(8)  # the file's 8 turns
     assert results["memkit-turns"][0].recall["all"] == {1: 25.0, 5: 100.0}
     assert results["memkit-ingest"][0].hit["all"][5] == 100.0
     plot = locomo_file.parent / "recall.png"
@@ -194,6 +195,7 @@ def test_scale_benchmark_smoke(pg_url: str, tmp_path: Path, capsys: pytest.Captu
     ]
     figures = [dict(zip(header, row, strict=True)) for row in rows]
     assert all(float(f["searches/s"].replace(",", "")) > 0 and f["errors |"] == "0 |" for f in figures)
+    assert all(0 < float(f["probe alone p50 / p95 ms"].split(" / ")[0]) < 1000 for f in figures)
     assert [path.name for path in sorted(plots.iterdir())] == [
         "scale_search_p95_paced_50.png",
         "scale_writes_paced_50.png",
