@@ -256,6 +256,14 @@ def test_the_answer_names_the_current_value_and_says_it_changed(db: MemoryDB) ->
     assert "42" in answer and "35" not in answer
 
 
+def test_another_kind_of_the_thing_asked_about_does_not_answer(db: MemoryDB) -> None:
+    remember(db, "I have an appointment with my cardiologist, Dr. Rahman, on 3 May at nine.")
+    assert "3 May" not in ask(db, "When is my dentist appointment?")
+    assert "3 May" in ask(db, "When is my cardiologist appointment?")
+    remember(db, "Priya Shah from the agency is the recruiter for the nursing job.")
+    assert "Priya Shah" in ask(db, "Who is the recruiter on the night shift job?")  # a detail, not the thing asked
+
+
 def test_a_when_question_is_answered_with_a_date(db: MemoryDB) -> None:
     remember(
         db,

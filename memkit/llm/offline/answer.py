@@ -88,6 +88,8 @@ class _Question:
     nouns: frozenset[str]
     kinds: tuple[str, ...]
     about: str
+    #: Nouns that say which one of a thing is asked about ("*dentist* appointment"): a cell must name one.
+    qualifiers: frozenset[str] = frozenset()
 
 
 def is_question(text: str) -> bool:
@@ -150,7 +152,15 @@ def _read_question(text: str, vocabulary: Vocabulary) -> _Question:
             nouns.add(lemma)
             about_tokens.append(t)
     about = " ".join(t.text for t in about_tokens[:4]) or text.strip().rstrip("?")
-    return _Question(text, focus, frozenset(nouns), kinds, about)
+    qualifiers = frozenset(
+        t.lemma_.lower()
+        for t in about_tokens
+        if t.dep_ == "compound"
+        and t.head.pos_ in ("NOUN", "PROPN")
+        and t.head.lemma_.lower() in nouns
+        and t.head.dep_ in ("nsubj", "nsubjpass", "attr", "dobj", "ROOT")  # the thing asked about, not a detail
+    )
+    return _Question(text, focus, frozenset(nouns), kinds, about, qualifiers)
 
 
 _CONTEXT_WORD = re.compile(r"[a-z0-9]+")
@@ -245,6 +255,8 @@ def compose_answer(
             cover = _cover(question, have, around)
             if not named or cover < MIN_COVER:
                 continue
+            if question.qualifiers and not question.qualifiers & (have | around):
+                continue  # a cardiologist's appointment does not answer for the dentist's
             if not fits and set(question.kinds) <= _REQUIRED and question.kinds:
                 continue  # "when" wants a date, "how much" an amount: a cell without one cannot answer
             # between cells that answer alike, the later one is more likely still true
