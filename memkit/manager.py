@@ -43,6 +43,7 @@ from .shown import (
     MAX_SLOT_CELLS,
     RECENT_CELLS,
     candidate_scenes,
+    exchange_matches,
     related_cells,
     scene_profiles,
     slot_cells,
@@ -193,9 +194,10 @@ class MemoryManager:
         ]
         try:
             scenes = self.db.list_scenes()
-            related = related_cells(self.db, utterances, scenes)
-            candidates = candidate_scenes(self.db, utterances, scenes, pending)
-            on_slot = slot_cells(self.db, utterances, candidates, related)
+            matches = exchange_matches(self.db, utterances)
+            related = related_cells(self.db, matches, scenes)
+            candidates = candidate_scenes(matches, scenes, pending)
+            on_slot = slot_cells(self.db, matches, candidates, related)
             request = extract_request(
                 utterances,
                 candidates,

@@ -10,13 +10,14 @@ from dataclasses import replace
 
 from .db import MemoryDB
 from .prompts import MAX_CELLS_IN_PROMPT
-from .types import Cell, NewCell, Scene, Utterance
+from .types import Cell, Hit, NewCell, Scene, Utterance
 
 __all__ = [
     "MAX_CANDIDATE_SCENES",
     "MAX_SLOT_CELLS",
     "RECENT_CELLS",
     "candidate_scenes",
+    "exchange_matches",
     "related_cells",
     "scene_profiles",
     "slot_cells",
@@ -38,19 +39,23 @@ MAX_SLOT_CELLS = 60
 _SLOT_MATCHES = 20
 
 
-def related_cells(db: MemoryDB, utterances: Sequence[Utterance], scenes: Sequence[Scene]) -> list[Cell]:
-    """The stored cells extraction is shown: best matches of the exchange and the newest of the last scene."""
+def exchange_matches(db: MemoryDB, utterances: Sequence[Utterance]) -> list[Hit]:
+    """The stored cells that best match an exchange: one search, read by each list below."""
     text = " ".join(u.text for u in utterances)[:2000]
-    matches = [hit.id for hit in db.search(text, limit=MAX_CELLS_IN_PROMPT) if hit.matched]
+    return [hit for hit in db.search(text, limit=max(_SLOT_MATCHES, 3 * MAX_CANDIDATE_SCENES)) if hit.matched]
+
+
+def related_cells(db: MemoryDB, matches: Sequence[Hit], scenes: Sequence[Scene]) -> list[Cell]:
+    """The stored cells extraction is shown: best matches of the exchange and the newest of the last scene."""
+    best = [hit.id for hit in matches[:MAX_CELLS_IN_PROMPT]]
     recent = [c.id for c in db.list_cells(scenes[0].scene, limit=RECENT_CELLS, newest_first=True)] if scenes else []
-    head = matches[: MAX_CELLS_IN_PROMPT - len(recent)]
-    ids = list(dict.fromkeys([*head, *recent, *matches]))[:MAX_CELLS_IN_PROMPT]
+    head = best[: MAX_CELLS_IN_PROMPT - len(recent)]
+    ids = list(dict.fromkeys([*head, *recent, *best]))[:MAX_CELLS_IN_PROMPT]
     return db.get_cells(ids)
 
 
 def candidate_scenes(
-    db: MemoryDB,
-    utterances: Sequence[Utterance],
+    matches: Sequence[Hit],
     scenes: Sequence[Scene],
     pending: Mapping[str, Sequence[NewCell]] | None = None,
 ) -> list[Scene]:
@@ -58,11 +63,10 @@ def candidate_scenes(
     if not scenes:
         return []
     chosen = [scene.scene for scene in scenes[:_RECENT_SCENES]]
-    text = " ".join(u.text for u in utterances)[:2000]
     by_name = {s.scene: s for s in scenes}
-    for hit in db.search(text, limit=3 * MAX_CANDIDATE_SCENES):
+    for hit in matches:
         # a scene another program made since the scenes were read is not offered this time
-        if hit.matched and hit.scene not in chosen and hit.scene in by_name:
+        if hit.scene not in chosen and hit.scene in by_name:
             chosen.append(hit.scene)
         if len(chosen) == MAX_CANDIDATE_SCENES:
             break
@@ -89,9 +93,7 @@ def scene_profiles(db: MemoryDB, scenes: Sequence[Scene]) -> dict[str, list[str]
     }
 
 
-def slot_cells(
-    db: MemoryDB, utterances: Sequence[Utterance], scenes: Sequence[Scene], shown: Sequence[Cell]
-) -> list[Cell]:
+def slot_cells(db: MemoryDB, matches: Sequence[Hit], scenes: Sequence[Scene], shown: Sequence[Cell]) -> list[Cell]:
     """More current cells that may hold a fact this exchange changes (listed after the shown ones).
 
     A changed fact may sit in any cell of its scene, not only among the best matches of
@@ -100,9 +102,7 @@ def slot_cells(
     """
     seen = {cell.id for cell in shown}
     found: list[Cell] = []
-    text = " ".join(u.text for u in utterances)[:2000]
-    matches = [hit.id for hit in db.search(text, limit=_SLOT_MATCHES) if hit.matched]
-    for cell in db.get_cells(i for i in matches if i not in seen):
+    for cell in db.get_cells(hit.id for hit in matches[:_SLOT_MATCHES] if hit.id not in seen):
         seen.add(cell.id)
         found.append(cell)
     for scene in scenes:
