@@ -88,7 +88,7 @@ class _Question:
     nouns: frozenset[str]
     kinds: tuple[str, ...]
     about: str
-    #: Nouns that say which one of a thing is asked about ("*dentist* appointment"): a cell must name one.
+    #: Nouns that say which one of a thing is asked about ("*dentist* appointment"): memory must know one.
     qualifiers: frozenset[str] = frozenset()
 
 
@@ -244,19 +244,23 @@ def compose_answer(
     reasons = [(kind, content) for kind, content in linked if kind in ("cause", "follows-from")]
     answers: list[str] = []
     used: set[str] = set()
+    read = [(_have(facts_of(h[1]), h[4], vocabulary), _around(context)) for h, _, context, _ in pool]
+    known = frozenset().union(*(have | around for have, around in read))
     for part in parts:
         question = _read_question(part, vocabulary)
+        # "my dentist appointment" when nothing recalled says "dentist": another appointment does not answer
+        unknown_kind = bool(question.qualifiers) and not question.qualifiers & known
         best: tuple[float, str, bool] | None = None
-        for rank, ((_, content, _score, _matched, scene), was_changed, context, new) in enumerate(pool):
+        for rank, ((_, content, _score, _matched, _scene), was_changed, _context, new) in enumerate(pool):
             facts = facts_of(content)
-            have, around = _have(facts, scene, vocabulary), _around(context)
+            have, around = read[rank]
             fits = bool(question.kinds and set(question.kinds) & facts.value_kinds())
             named = not question.nouns or question.nouns & have or (fits and question.nouns & around)
             cover = _cover(question, have, around)
             if not named or cover < MIN_COVER:
                 continue
-            if question.qualifiers and not question.qualifiers & (have | around):
-                continue  # a cardiologist's appointment does not answer for the dentist's
+            if unknown_kind:
+                continue
             if not fits and set(question.kinds) <= _REQUIRED and question.kinds:
                 continue  # "when" wants a date, "how much" an amount: a cell without one cannot answer
             # between cells that answer alike, the later one is more likely still true
