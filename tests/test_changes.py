@@ -80,6 +80,14 @@ def test_a_change_that_only_could_happen_changes_nothing(db: MemoryDB) -> None:
     assert holding(retired(db), "Wednesdays")
 
 
+def test_a_change_done_to_it_finds_what_it_stands_for(db: MemoryDB) -> None:
+    remember(db, "Audit owner: Mia, due Tuesday.")
+    remember(db, "The audit slipped, Mia is out sick. Omar is picking it up instead, new due date Thursday.")
+    assert holding(retired(db), "Tuesday") and holding(current(db), "Omar", "audit", "Thursday")
+    remember(db, "Priya has the old exams from her brother, who took it last year.")  # no change: "it" left as said
+    assert holding(current(db), "who took it last year")
+
+
 def test_a_new_amount_replaces_the_old_one_however_it_is_said(db: MemoryDB) -> None:
     remember(db, "The fence quote came in at 2,400 dollars.", "Scratch that, the fence quote is now 2,750 dollars.")
     assert holding(retired(db), "2,400") and holding(current(db), "2,750")

@@ -89,6 +89,7 @@ class Clause:
     leans: bool = False
     context_only: bool = False  # not a statement, but what its pronouns may stand for
     stands_for: Token | None = None  # what its subject pronoun was read as
+    acts_on: Token | None = None  # what the "it" its verb acts on was read as
     joined: list[Clause] = field(default_factory=list)  # clauses after it that lean on it
     preceded: list[Clause] = field(default_factory=list)  # short clauses before it, kept with it
     topic: list[Token] = field(default_factory=list)  # the note heading it stands under

@@ -33,6 +33,7 @@ __all__ = [
     "facts_of",
     "has_phrase",
     "salience_of",
+    "with_object",
     "with_subject",
 ]
 
@@ -305,6 +306,13 @@ def with_subject(facts: Facts, tokens: Sequence[Token], vocabulary: Vocabulary) 
         names=facts.names | names,
         people=facts.people | people,
     )
+
+
+def with_object(facts: Facts, tokens: Sequence[Token], vocabulary: Vocabulary) -> Facts:
+    """``facts`` of a statement whose "it" was read as ``tokens`` ("picking it up": the audit). Its words,
+    not its anchors: what a statement is about, and so its scene, comes from what it names itself."""
+    lemmas = {_lemma(t) for t in tokens if t.pos_ in ("NOUN", "PROPN") and _lemma(t) not in vocabulary.vague_nouns}
+    return replace(facts, words=facts.words | lemmas)
 
 
 def is_name(token: Token) -> bool:

@@ -132,6 +132,8 @@ def resolve(clauses: list[Clause], label: str, vocabulary: Vocabulary, role: str
                     _agree_singular(clause, target)  # "they charge" read as "Paws Plus charges"
             elif not possessive:
                 clause.leans = True
+        if target is None and not clause.context_only and not clause.leans:
+            _resolve_object(clause, kept, label, vocabulary)
         statements = [c for c in kept if not c.context_only]
         if clause.leans and statements and not clause.context_only:
             statements[-1].joined.append(clause)
@@ -139,6 +141,23 @@ def resolve(clauses: list[Clause], label: str, vocabulary: Vocabulary, role: str
             continue
         kept.append(clause)
     return kept
+
+
+def _resolve_object(clause: Clause, before: Sequence[Clause], label: str, vocabulary: Vocabulary) -> None:
+    """In a change ("Omar is picking *it* up instead", "they moved it to Friday"), the "it" the verb acts on
+    read as the thing it stands for, when an earlier subject or object agrees: the change must find
+    what it changes. Elsewhere an "it" is left as said."""
+    pronoun = next((t for t in clause.tokens if t.dep_ == "dobj" and t.lower_ == "it" and t.head == clause.head), None)
+    changes = clause.change or changes_in(clause.tokens, vocabulary)
+    if pronoun is None or pronoun.i in clause.replace or changes is None:
+        return
+    found = _antecedent(pronoun, [c for c in before if c is not clause], vocabulary)
+    if found is None:
+        return
+    text = noun_phrase(found, label)
+    clause.replace[pronoun.i] = "the" + text[3:] if text.startswith("The ") else text
+    clause.acts_on = found
+    clause.notes.append(f"'{pronoun.text}' read as '{clause.replace[pronoun.i]}'")
 
 
 def _verbless(clause: Clause) -> bool:

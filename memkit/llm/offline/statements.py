@@ -32,7 +32,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .clauses import Clause, clause_skip_reason, requested, said, skip_reason, split_clauses, without_openers
-from .facts import Change, Facts, cell_type_of, changes_in, facts_of, is_first_person, salience_of, with_subject
+from .facts import (
+    Change,
+    Facts,
+    cell_type_of,
+    changes_in,
+    facts_of,
+    is_first_person,
+    salience_of,
+    with_object,
+    with_subject,
+)
 from .nlp import parse_many
 from .reference import CONTRACTED, expanded, opens_leaning, phrase_tokens, resolve, with_topic, without_scraps
 from .vocabulary import Vocabulary
@@ -289,6 +299,8 @@ def _statement(speaker: str, clause: Clause, label: str, vocabulary: Vocabulary,
     facts = facts_of([*clause.topic, *tokens], vocabulary, labels=("user", label), head=clause.head, subject=subject)
     if clause.stands_for is not None:
         facts = with_subject(facts, phrase_tokens(clause.stands_for), vocabulary)
+    if clause.acts_on is not None:
+        facts = with_object(facts, phrase_tokens(clause.acts_on), vocabulary)
     change = next(
         (c for c in (part.change or changes_in(part.tokens, vocabulary) for part in group) if c is not None), None
     )
