@@ -375,3 +375,9 @@ def test_they_after_a_person_naming_a_firm_means_the_firm_and_its_verb_agrees() 
     assert "Paws Plus is open on Sundays." in said, said
     # a group of people stays "they"
     assert any("they" in s for s in contents("The Hendersons next door said they'd water the plants."))
+
+
+def test_everyday_words_shouted_in_capitals_are_read_as_words_names_and_acronyms_stay() -> None:
+    assert contents("FINISHED the quilt for Nora today.") == ["User finished the quilt for Nora today."]
+    assert contents("My niece STARTED an internship at UNICEF.") == ["User's niece started an internship at UNICEF."]
+    assert contents("SORRY, THE CLINIC MOVED MY SCAN TO FRIDAY.")  # a whole message in capitals is read as it is

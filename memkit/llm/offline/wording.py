@@ -62,6 +62,20 @@ _NUMBER_NEAR = re.compile(r"^\s*(?:\d|the \d)|\d\s*$")
 _MONTH_NEAR = re.compile(r"^\s*(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b", re.IGNORECASE)
 
 
+_SHOUTED = re.compile(r"\b[A-Z]{4,}\b")
+
+
+def _unshouted(text: str) -> str:
+    """Everyday words shouted in capitals written small ("FINISHED it!" is "finished it!"), so the parser
+    does not read them as names; names and acronyms ("NASA", "UNICEF") and an all-capitals message stay."""
+    from .nlp import is_common_word
+
+    letters = [ch for ch in text if ch.isalpha()]
+    if not letters or sum(ch.isupper() for ch in letters) > len(letters) / 2:
+        return text
+    return _SHOUTED.sub(lambda m: m.group().lower() if is_common_word(m.group().lower()) else m.group(), text)
+
+
 def normalise(text: str, vocabulary: Vocabulary) -> str:
     """``text`` with chat shorthand written out, lone "i" as "I", and days and months spelt in full.
 
@@ -74,6 +88,7 @@ def normalise(text: str, vocabulary: Vocabulary) -> str:
     text = _ITS.sub(lambda m: m.group(1) + "'s", text)
     text = _WERE.sub(lambda m: ("W" if m.group(1) == "W" else "w") + "e're ", text)
     text = re.sub(r"\bw/(?=\s)", "with", text)
+    text = _unshouted(text)
 
     def swap(match: re.Match[str]) -> str:
         word = match.group(1)
