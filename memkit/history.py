@@ -30,12 +30,13 @@ from typing import TYPE_CHECKING, Any
 from .connection import RedactingConnection
 from .errors import HistoryConflictError
 from .redact import redact_secrets
+from .schema import table_columns
 from .types import Event, fits_sqlite_integer
 
 if TYPE_CHECKING:
     from .db import MemoryDB
 
-__all__ = ["ACTIONS", "KINDS", "Change", "events", "snapshot", "story", "undo"]
+__all__ = ["ACTIONS", "KINDS", "Change", "events", "recorded_columns", "snapshot", "story", "undo"]
 
 #: What an event can be about: table, key columns, columns not recorded.
 _TABLES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
@@ -51,11 +52,19 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "scene": ("create", "summary"),
     "link": ("link", "unlink"),
 }
+
+
 _EVENT_COLUMNS = (
     "id, change_id, kind, key, action, before, after, reason, exchange_id, created_at, undone_at, namespace"
 )
 
 Row = dict[str, Any]
+
+
+def recorded_columns(kind: str) -> frozenset[str]:
+    """The columns an event about ``kind`` records of its row: every column of its table but derived ones."""
+    table, _, skipped = _TABLES[kind]
+    return frozenset(table_columns(table)) - frozenset(skipped)
 
 
 def snapshot(conn: sqlite3.Connection, namespace: str, kind: str, key: str | int) -> Row | None:

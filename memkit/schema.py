@@ -13,7 +13,7 @@ import sqlite3
 
 from .migrations import migrate
 
-__all__ = ["schema_differences"]
+__all__ = ["schema_differences", "table_columns"]
 
 
 #: The full-text index's own storage: made by FTS5, compared by name only (its layout is FTS5's).
@@ -41,14 +41,29 @@ def _schema(conn: sqlite3.Connection) -> dict[tuple[str, str], str]:
 
 
 @functools.lru_cache(maxsize=1)
-def _expected_schema() -> dict[tuple[str, str], str]:
-    """What every migration makes, from a new in-memory database."""
+def _fresh() -> tuple[dict[tuple[str, str], str], dict[str, tuple[str, ...]]]:
+    """What every migration makes, read from a new in-memory database: its schema and each table's columns."""
     conn = sqlite3.connect(":memory:", isolation_level=None)
     try:
         migrate(conn)
-        return _schema(conn)
+        tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        columns = {name: tuple(c[1] for c in conn.execute(f'PRAGMA table_info("{name}")')) for name in tables}
+        return _schema(conn), columns
     finally:
         conn.close()
+
+
+def _expected_schema() -> dict[tuple[str, str], str]:
+    return _fresh()[0]
+
+
+def table_columns(table: str) -> tuple[str, ...]:
+    """The columns of one of memkit's tables, in order, as the migrations make it (the PostgreSQL store's
+    tables have the same columns).
+
+    :raises KeyError: not a table memkit makes.
+    """
+    return _fresh()[1][table]
 
 
 def schema_differences(conn: sqlite3.Connection) -> list[str]:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .db import to_iso
-from .history import ACTIONS, Change, events
+from .history import ACTIONS, Change, events, recorded_columns
 from .parsing import MAX_REASON_CHARS, _cut
 from .types import fits_sqlite_integer, normalise_scene
 
@@ -32,30 +32,6 @@ if TYPE_CHECKING:
 
 __all__ = ["EventRecord", "bring_events", "event_records", "read_event"]
 
-#: The columns a row of each kind may hold (``mem_history`` records every column but derived ones).
-_COLUMNS: dict[str, frozenset[str]] = {
-    "cell": frozenset(
-        [
-            "id",
-            "namespace",
-            "scene",
-            "cell_type",
-            "salience",
-            "content",
-            "source_id",
-            "occurred_at",
-            "created_at",
-            "exchange_id",
-            "seen_count",
-            "last_seen_at",
-            "valid_until",
-            "archived_at",
-            "context",
-        ]
-    ),
-    "scene": frozenset(("namespace", "scene", "summary", "updated_at")),
-    "link": frozenset(("id", "namespace", "source", "target", "kind", "reason", "created_at")),
-}
 #: The longest row an event may carry, as JSON (a cell row with full content and context is far shorter).
 MAX_ROW_CHARS = 16_000
 _INSERT = (
@@ -133,7 +109,7 @@ def _row(value: Any, about: str, key: int | str, side: str) -> dict[str, Any] | 
         raise TypeError(f"an event's {side} must be an object or null, not {type(value).__name__}")
     if len(json.dumps(value, ensure_ascii=False)) > MAX_ROW_CHARS:
         raise ValueError(f"an event's {side} is longer than {MAX_ROW_CHARS:,} characters")
-    unknown = sorted(set(value) - _COLUMNS[about])
+    unknown = sorted(set(value) - recorded_columns(about))
     if unknown:
         raise ValueError(f"an event's {side} has columns a {about} does not have: {', '.join(unknown)}")
     for column, cell in value.items():

@@ -13,7 +13,7 @@ import pytest
 
 import memkit
 from memkit import HistoryConflictError, ManualClock, MemoryDB, MemoryManager, NewCell, ScriptedBackend
-from memkit.history import events, story, undo
+from memkit.history import KINDS, events, recorded_columns, story, undo
 from memkit.lifecycle import archive, reinforce, restore, supersede
 from memkit.links import link, unlink
 from memkit.transfer import export_jsonl, import_jsonl
@@ -101,6 +101,19 @@ def test_undo_restores_every_table_exactly(db: MemoryDB, clock: ManualClock, nam
     assert tables(db) == before
     assert {w: indexed(db, w) for w in words} == words
     assert db.check_integrity() == []
+
+
+def test_the_columns_an_event_records_are_read_from_the_schema_on_either_store(db: MemoryDB) -> None:
+    first, second = db.add_cells(
+        [
+            NewCell("garden", "fact", 0.5, "The roses need pruning."),
+            NewCell("garden", "plan", 0.5, "Prune them in March."),
+        ]
+    )
+    link(db, second, first, "follows-from")
+    recorded = {event.kind: set(event.after or {}) for event in events(db)}
+    assert set(recorded) == set(KINDS)
+    assert {kind: set(recorded_columns(kind)) for kind in KINDS} == recorded
 
 
 def test_undo_walks_back_one_change_at_a_time_to_empty(db: MemoryDB) -> None:
