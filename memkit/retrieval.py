@@ -249,11 +249,20 @@ def query_terms(text: str) -> list[str]:
     and is kept. If every word is a stopword, the words are kept after all:
     a query of only common words still deserves a try.
     """
-    return list(_query_terms(text))
+    return list(_recent_terms(text) if len(text) <= _CACHED_QUERY_CHARS else _terms(text))
 
 
-@lru_cache(maxsize=256)  # one search reads its query's terms several times (phrases, cues, the server's query)
-def _query_terms(text: str) -> tuple[str, ...]:
+#: Queries up to this long keep their terms for the next read: a search reads them several times
+#: (phrases, ranking cues, the server's query); a longer text is not kept alive by a cache.
+_CACHED_QUERY_CHARS = 2000
+
+
+@lru_cache(maxsize=256)
+def _recent_terms(text: str) -> tuple[str, ...]:
+    return _terms(text)
+
+
+def _terms(text: str) -> tuple[str, ...]:
     words: dict[str, None] = {}
     for match in _TOKEN.finditer(text.lower()):
         word = match.group().replace("_", "")
